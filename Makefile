@@ -1,0 +1,29 @@
+# Two entry points for a fresh clone (see README):
+#   make run    set up .venv and run the Kazakhstan 2022 baseline against its counterfactuals
+#   make test   set up .venv and run the test suite (what .ci/run runs)
+# The venv is built from the Python that pyenv selects through .python-version (3.12+).
+
+PYTHON ?= $(shell command -v python3.12 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "influence-sim needs Python >= 3.12; pyenv reads .python-version")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dask]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/influence-sim counterfactuals scenarios/kazakhstan_2022.toml \
+		scenarios/counterfactuals/*.toml scenarios/readings/*.toml \
+		--replicates 200 --at 2022-03-01 --out results/kazakhstan_2022
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) results

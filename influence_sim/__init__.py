@@ -1,0 +1,34 @@
+"""influence-sim: agent-based simulation of great-power competition for influence.
+
+The public API mirrors the command line: load a world or a scenario, run it as a Mesa model or
+as a vectorised ensemble, and read results back. Importing the package has no side effects: it
+does not import matplotlib, configure logging or touch multiprocessing settings.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .errors import ScenarioError, WorldError
+from .model import InfluenceModel
+from .results import Result, load_run
+from .scenario import Scenario, load_scenario
+from .simulate import simulate
+from .world import World, load_world
+
+try:
+    __version__ = version("influence-sim")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = [
+    "InfluenceModel",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "World",
+    "WorldError",
+    "__version__",
+    "load_run",
+    "load_scenario",
+    "load_world",
+    "simulate",
+]

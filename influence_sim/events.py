@@ -1,0 +1,645 @@
+"""Event kinds: typed, declarative shocks that apply themselves to the kernel's arrays.
+
+Each kind is one small class: a ``kind`` name, a table of ``fields`` (what the scenario file
+may say, with types and ranges) and an ``apply`` method that changes the ensemble's arrays for
+the replicates in a boolean mask. Numeric fields are constants or distributions, sampled once
+per replicate. Adding a kind means adding one class here; the loader, the validation, the
+docs' field tables and the tests' event generator all read ``fields``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from .errors import suggest
+from .params import parameters
+
+if TYPE_CHECKING:
+    from .kernel import Ensemble
+    from .world import World
+
+__all__ = ["EVENT_KINDS", "Condition", "Distribution", "Event"]
+
+# ---------------------------------------------------------------------------------------
+# field specifications
+
+
+@dataclass(frozen=True)
+class Number:
+    """A numeric field: a constant or a distribution, sampled per replicate."""
+
+    lo: float
+    hi: float
+    default: float | None = None
+    doc: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to an actor of one kind (``power``, ``state``, ``faction``,
+    ``institution``), to a channel, or to another event (``intervention``).
+    """
+
+    kind: str
+    required: bool = True
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class RefList:
+    """A list of actor references of one kind (may be empty)."""
+
+    kind: str
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Scores:
+    """A table of numbers per power, e.g. ``{RU = 0.5, CN = 0.2}``."""
+
+    lo: float
+    hi: float
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A free string field (e.g. a parameter name)."""
+
+    required: bool = True
+    doc: str = ""
+
+
+Spec = Number | Ref | RefList | Scores | Text
+
+# ---------------------------------------------------------------------------------------
+# distributions
+
+DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
+    "normal": ("mean", "sd"),
+    "uniform": ("low", "high"),
+    "triangular": ("low", "mode", "high"),
+    "beta": ("a", "b", "low", "high"),
+}
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A constant or a distribution over a numeric field, clipped to the field's range.
+
+    ``normal`` draws are clipped to the field's range; the other distributions must lie
+    inside it. ``beta`` lives on [low, high] (default [0, 1]).
+    """
+
+    dist: str
+    args: tuple[float, ...]
+    lo: float
+    hi: float
+
+    @property
+    def constant(self) -> bool:
+        return self.dist == "const"
+
+    def draw(self, gen: np.random.Generator) -> float:
+        """One draw (the kernel calls this once per replicate, in field order)."""
+        a = self.args
+        match self.dist:
+            case "const":
+                return a[0]
+            case "normal":
+                v = gen.normal(a[0], a[1])
+            case "uniform":
+                v = gen.uniform(a[0], a[1])
+            case "triangular":
+                v = gen.triangular(a[0], a[1], a[2]) if a[0] < a[2] else a[0]
+            case "beta":
+                v = a[2] + (a[3] - a[2]) * gen.beta(a[0], a[1])
+            case _:  # pragma: no cover - parse() admits only the kinds above
+                raise AssertionError(self.dist)
+        return float(min(max(v, self.lo), self.hi))
+
+    @property
+    def mean(self) -> float:
+        """The distribution's mean (before clipping), used for reporting."""
+        a = self.args
+        return {
+            "const": lambda: a[0], "normal": lambda: a[0], "uniform": lambda: (a[0] + a[1]) / 2,
+            "triangular": lambda: sum(a) / 3,
+            "beta": lambda: a[2] + (a[3] - a[2]) * a[0] / (a[0] + a[1]),
+        }[self.dist]()
+
+
+def parse_number(val: Any, spec: Number, fail) -> Distribution:
+    """Parse a constant or ``{dist = ..., ...}`` table against a field's range."""
+    lo, hi = spec.lo, spec.hi
+    if isinstance(val, bool):
+        raise fail(f"expected a number or a distribution table, got {val!r}")
+    if isinstance(val, int | float):
+        if not (np.isfinite(val) and lo <= val <= hi):
+            raise fail(f"value {val} out of range [{lo}, {hi}]")
+        return Distribution("const", (float(val),), lo, hi)
+    if not isinstance(val, dict):
+        raise fail(f"expected a number or a distribution table, got {val!r}")
+    kind = val.get("dist")
+    if kind not in DISTRIBUTIONS:
+        raise fail(
+            f"unknown distribution {kind!r}; known: {', '.join(DISTRIBUTIONS)}",
+        ) if kind is not None else fail(
+            "distribution table without 'dist' (e.g. {dist = \"normal\", mean = 0.1, sd = 0.02})"
+        )
+    names = DISTRIBUTIONS[kind]
+    given = {k: v for k, v in val.items() if k != "dist"}
+    optional = {"low", "high"} if kind == "beta" else set()
+    unknown = set(given) - set(names)
+    if unknown:
+        k = sorted(unknown)[0]
+        raise fail(
+            f"unknown parameter '{k}' for a {kind} distribution (takes {', '.join(names)})"
+            + (f"; did you mean '{suggest(k, names)}'?" if suggest(k, names) else "")
+        )
+    missing = [n for n in names if n not in given and n not in optional]
+    if missing:
+        raise fail(f"{kind} distribution needs {', '.join(missing)}")
+    for k, v in given.items():
+        if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+            raise fail(f"distribution parameter '{k}' must be a number, got {v!r}")
+    if kind == "normal":
+        args = (float(given["mean"]), float(given["sd"]))
+        if args[1] < 0:
+            raise fail(f"normal sd must be >= 0, got {args[1]}")
+        if not lo <= args[0] <= hi:
+            raise fail(f"normal mean {args[0]} outside the field's range [{lo}, {hi}]")
+    elif kind == "uniform":
+        args = (float(given["low"]), float(given["high"]))
+        if args[0] > args[1]:
+            raise fail(f"uniform needs low <= high, got {args[0]} > {args[1]}")
+    elif kind == "triangular":
+        args = (float(given["low"]), float(given["mode"]), float(given["high"]))
+        if not args[0] <= args[1] <= args[2]:
+            raise fail(f"triangular needs low <= mode <= high, got {args}")
+    else:
+        args = (float(given["a"]), float(given["b"]),
+                float(given.get("low", max(lo, 0.0))), float(given.get("high", min(hi, 1.0))))
+        if args[0] <= 0 or args[1] <= 0:
+            raise fail(f"beta needs a > 0 and b > 0, got a={args[0]}, b={args[1]}")
+        if args[2] > args[3]:
+            raise fail(f"beta needs low <= high, got {args[2]} > {args[3]}")
+    if kind != "normal":
+        support = (args[0], args[1]) if kind == "uniform" else (
+            (args[0], args[2]) if kind == "triangular" else (args[2], args[3]))
+        if support[0] < lo or support[1] > hi:
+            raise fail(
+                f"{kind} support [{support[0]}, {support[1]}] leaves the field's range "
+                f"[{lo}, {hi}]"
+            )
+    return Distribution(kind, args, lo, hi)
+
+
+# ---------------------------------------------------------------------------------------
+# when-conditions
+
+MEASURE_ACTORS: dict[str, str] = {
+    "share": "faction",
+    "score": "faction",
+    "alignment": "state",
+    "balance": "state",
+    "reputation": "power",
+    "credibility": "institution",
+    "unrest": "state",
+}
+OPS = {
+    ">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal,
+    "==": np.equal, "!=": np.not_equal,
+}
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A ``when`` condition: a comparison on a measure, or ``all``/``any`` of conditions.
+
+    Written as data, never code: ``{measure = "share", actor = "KZ.tokayev", op = ">",
+    value = 0.5}``, combinable as ``{all = [...]}`` or ``{any = [...]}``.
+    """
+
+    combine: str | None = None
+    parts: tuple[Condition, ...] = ()
+    measure: str = ""
+    actor: str = ""
+    power: str | None = None
+    op: str = ">"
+    value: float = 0.0
+
+    @classmethod
+    def parse(cls, raw: Any, world: World, fail) -> Condition:
+        if not isinstance(raw, dict):
+            raise fail(f"expected a table, got {raw!r}")
+        if set(raw) & {"all", "any"}:
+            if len(raw) != 1:
+                raise fail("a table with 'all' or 'any' must have that key only")
+            key = next(iter(raw))
+            items = raw[key]
+            if not isinstance(items, list) or not items:
+                raise fail(f"'{key}' needs a non-empty list of conditions")
+            return cls(combine=key, parts=tuple(cls.parse(c, world, fail) for c in items))
+        allowed = {"measure", "actor", "power", "op", "value"}
+        extra = set(raw) - allowed
+        if extra:
+            k = sorted(extra)[0]
+            raise fail(f"unknown key '{k}' in condition", ) if not suggest(k, allowed) else fail(
+                f"unknown key '{k}' in condition; did you mean '{suggest(k, allowed)}'?")
+        measure = raw.get("measure")
+        if measure not in MEASURE_ACTORS:
+            hint = suggest(measure, MEASURE_ACTORS)
+            raise fail(
+                f"unknown measure {measure!r}; known: {', '.join(MEASURE_ACTORS)}"
+                + (f"; did you mean '{hint}'?" if hint else "")
+            )
+        kind = MEASURE_ACTORS[measure]
+        actor = raw.get("actor")
+        ids = list(world.kinds[kind]) + (["region"] if measure == "balance" else [])
+        if actor not in ids:
+            hint = suggest(actor, ids)
+            raise fail(
+                f"condition on {measure} needs a {kind} actor, got {actor!r}"
+                + (f"; did you mean '{hint}'?" if hint else "")
+            )
+        power = raw.get("power")
+        if measure in ("score", "alignment"):
+            if power not in world.power_ids:
+                raise fail(f"condition on {measure} needs a power, got {power!r}")
+        elif power is not None:
+            raise fail(f"condition on {measure} takes no power")
+        op = raw.get("op", ">")
+        if op not in OPS:
+            raise fail(f"unknown op {op!r}; use one of {' '.join(OPS)}")
+        val = raw.get("value")
+        if isinstance(val, bool) or not isinstance(val, int | float):
+            raise fail(f"condition needs a numeric 'value', got {val!r}")
+        return cls(measure=measure, actor=actor, power=power, op=op, value=float(val))
+
+    def evaluate(self, ens: Ensemble) -> np.ndarray:
+        """Boolean per replicate, shape (R,)."""
+        if self.combine == "all":
+            return np.logical_and.reduce([p.evaluate(ens) for p in self.parts])
+        if self.combine == "any":
+            return np.logical_or.reduce([p.evaluate(ens) for p in self.parts])
+        return OPS[self.op](ens.measure_value(self.measure, self.actor, self.power), self.value)
+
+
+# ---------------------------------------------------------------------------------------
+# events
+
+EVENT_KINDS: dict[str, type[Event]] = {}
+COMMON_FIELDS = {"id", "kind", "date", "source", "probability", "jitter", "when", "note"}
+
+
+class Event:
+    """Base class of event kinds. Subclasses set ``kind``, ``fields`` and ``apply``.
+
+    After validation an event holds ``refs`` (actor ids resolved to indices) and ``numbers``
+    (field name to `Distribution`; a `Scores` field ``anchor`` appears as ``anchor.RU`` ...).
+    """
+
+    kind: ClassVar[str]
+    fields: ClassVar[dict[str, Spec]]
+    summary: ClassVar[str]
+
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        EVENT_KINDS[cls.kind] = cls
+
+    def __init__(
+        self, *, id: str, date: date, source: str, probability: float, jitter: int,
+        when: Condition | None, refs: dict[str, Any], numbers: dict[str, Distribution],
+        raw: Mapping[str, Any], file: str,
+    ) -> None:
+        self.id, self.date, self.source = id, date, source
+        self.probability, self.jitter, self.when = probability, jitter, when
+        self.refs, self.numbers, self.raw, self.file = refs, numbers, raw, file
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r}, date={self.date})"
+
+    @property
+    def key(self) -> int:
+        """Stable 32-bit key of the event id: its random stream is keyed by it, so removing
+        or adding other events never changes this event's draws (common random numbers).
+        """
+        return zlib.crc32(self.id.encode("utf-8"))
+
+    @property
+    def random(self) -> bool:
+        """Whether the event draws random numbers (probability, jitter or distributions)."""
+        return (self.probability < 1.0 or self.jitter > 0
+                or any(not d.constant for d in self.numbers.values()))
+
+    def check(self, world: World, events: Mapping[str, Event], fail) -> None:
+        """Cross-field checks against the world and the scenario's other events."""
+
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> None:
+        """Change the ensemble's arrays for the replicates where ``m`` is True."""
+        raise NotImplementedError
+
+
+def _clip01(a: np.ndarray) -> np.ndarray:
+    return np.clip(a, 0.0, 1.0, out=a)
+
+
+def transfer_share(ens: Ensemble, m: np.ndarray, src: int, dst: int, amount: np.ndarray) -> None:
+    """Move ``amount`` (R,) of power share from faction ``src`` to ``dst`` where ``m``."""
+    amt = np.where(m, np.minimum(amount, ens.share[:, src]), 0.0)
+    ens.share[:, src] -= amt
+    ens.share[:, dst] += amt
+
+
+class Unrest(Event):
+    """Mass unrest in a state: a noisy power contest and volatile orientations."""
+
+    kind = "unrest"
+    summary = ("Sets the state's unrest intensity for `days`; while it lasts, power shares "
+               "follow a noisy contest driven by legitimacy and force, and pulls are noisy.")
+    fields: ClassVar[dict[str, Spec]] = {
+        "state": Ref("state", doc="the state in unrest"),
+        "intensity": Number(0.0, 1.0, doc="unrest intensity, 0 (calm) to 1 (insurrection)"),
+        "days": Number(1.0, 3650.0, doc="duration in days"),
+    }
+
+    def apply(self, ens, m, v):
+        s = self.refs["state"]
+        ens.unrest[:, s] = np.where(m, np.maximum(ens.unrest[:, s], v["intensity"]),
+                                    ens.unrest[:, s])
+        end = ens.t + np.ceil(v["days"] / ens.dt).astype(np.int64)
+        ens.unrest_end[:, s] = np.where(m, np.maximum(ens.unrest_end[:, s], end),
+                                        ens.unrest_end[:, s])
+
+
+class Intervention(Event):
+    """A power (optionally through an institution) deploys a force backing a faction."""
+
+    kind = "intervention"
+    summary = ("Deploys a force of `size` backing faction `backs`: the faction gains power share "
+               "while the force stays, and a patronage tie to the power is created. Bypassed "
+               "institutions lose credibility at once. At withdrawal the intervention succeeds "
+               "if the backed faction has not lost power share since deployment.")
+    fields: ClassVar[dict[str, Spec]] = {
+        "power": Ref("power", doc="the intervening power"),
+        "state": Ref("state", doc="the host state"),
+        "backs": Ref("faction", doc="the faction the force backs (in the host state)"),
+        "institution": Ref("institution", required=False, doc="the institution it acts through"),
+        "size": Number(0.0, 1.0, doc="size of the force, 0 to 1 (relative)"),
+        "days": Number(0.0, 3650.0, default=0.0,
+                       doc="planned duration in days; 0 = until a `withdrawal` event"),
+        "reputation": Number(0.0, 1.0, default=0.05,
+                             doc="reputation gained by the power on success (lost on failure)"),
+        "credibility": Number(0.0, 1.0, default=0.05,
+                              doc="credibility gained by the institution on success "
+                                  "(lost on failure)"),
+        "bypassed": RefList("institution", doc="institutions bypassed by acting this way"),
+        "bypass_cost": Number(0.0, 1.0, default=0.05,
+                              doc="credibility each bypassed institution loses at deployment"),
+    }
+
+    def check(self, world, events, fail):
+        backs, state = self.raw["backs"], self.raw["state"]
+        if world.factions[self.refs["backs"]].state != state:
+            raise fail(f"faction '{backs}' is not in state '{state}'", "backs")
+
+    def apply(self, ens, m, v):
+        b, p = self.refs["backs"], self.refs["power"]
+        iv = ens.intervention(self.id)
+        fresh = m & ~iv.active
+        iv.active |= fresh
+        iv.size = np.where(fresh, v["size"], iv.size)
+        iv.share0 = np.where(fresh, ens.share[:, b], iv.share0)
+        iv.reputation = np.where(fresh, v["reputation"], iv.reputation)
+        iv.credibility = np.where(fresh, v["credibility"], iv.credibility)
+        planned = v["days"] > 0
+        end = ens.t + np.ceil(v["days"] / ens.dt).astype(np.int64)
+        iv.end = np.where(fresh & planned, end, np.where(fresh, -1, iv.end))
+        iv.backs, iv.power, iv.institution = b, p, self.refs.get("institution")
+        ens.force[:, b] += np.where(fresh, v["size"], 0.0)
+        ens.patronage[:, b, p] += np.where(fresh, ens.params["patronage_gain"] * v["size"], 0.0)
+        for i in self.refs["bypassed"]:
+            ens.cred[:, i] -= np.where(fresh, v["bypass_cost"], 0.0)
+            _clip01(ens.cred[:, i])
+
+
+class Withdrawal(Event):
+    """Ends an intervention and settles its reputation and credibility by its success."""
+
+    kind = "withdrawal"
+    summary = ("Ends the named intervention where it is deployed; success (the backed faction "
+               "kept its share) raises the power's reputation and the institution's "
+               "credibility by the intervention's amounts, failure lowers them.")
+    fields: ClassVar[dict[str, Spec]] = {
+        "intervention": Ref("intervention", doc="id of the intervention event it ends"),
+    }
+
+    def apply(self, ens, m, v):
+        ens.end_intervention(self.raw["intervention"], m)
+
+
+class Purge(Event):
+    """One faction purges another: a fraction of the purged faction's share changes hands."""
+
+    kind = "purge"
+    summary = "Moves the fraction `share` of faction `from`'s power share to faction `to`."
+    fields: ClassVar[dict[str, Spec]] = {
+        "from": Ref("faction", doc="the purged faction"),
+        "to": Ref("faction", doc="the faction that gains (same state)"),
+        "share": Number(0.0, 1.0, doc="fraction of the purged faction's share transferred"),
+    }
+
+    def check(self, world, events, fail):
+        a, b = self.raw["from"], self.raw["to"]
+        if world.factions[self.refs["from"]].state != world.factions[self.refs["to"]].state:
+            raise fail(f"'{a}' and '{b}' are not in the same state", "to")
+        if a == b:
+            raise fail("a faction cannot purge itself", "to")
+
+    def apply(self, ens, m, v):
+        src = self.refs["from"]
+        transfer_share(ens, m, src, self.refs["to"], v["share"] * ens.share[:, src])
+
+
+class LeadershipChange(Event):
+    """A faction loses a post: share moves, legitimacy moves, its orientation may change."""
+
+    kind = "leadership_change"
+    summary = ("Faction `faction` loses the post: `share` (absolute, capped at what it has) "
+               "moves to `to`, whose legitimacy changes by `legitimacy`; with `anchor`, the "
+               "faction's new head brings new prior scores.")
+    fields: ClassVar[dict[str, Spec]] = {
+        "faction": Ref("faction", doc="the faction whose head or post changes"),
+        "to": Ref("faction", required=False, doc="the faction that takes the post (same state)"),
+        "share": Number(0.0, 1.0, default=0.0, doc="absolute power share moved to `to`"),
+        "legitimacy": Number(-1.0, 1.0, default=0.0, doc="legitimacy change of `to`"),
+        "anchor": Scores(0.0, 1.0, doc="new prior scores of `faction` per power"),
+    }
+
+    def check(self, world, events, fail):
+        if "to" in self.refs:
+            f, t = self.refs["faction"], self.refs["to"]
+            if world.factions[f].state != world.factions[t].state:
+                raise fail(f"'{self.raw['to']}' is not in the state of '{self.raw['faction']}'",
+                           "to")
+            if f == t:
+                raise fail("`to` must differ from `faction`", "to")
+        elif self.numbers["share"].args != (0.0,) or self.numbers["legitimacy"].args != (0.0,):
+            raise fail("`share` and `legitimacy` need a `to` faction", "to")
+        anchors = [d.mean for k, d in self.numbers.items() if k.startswith("anchor.")]
+        if sum(anchors) > 1 + 1e-9:
+            raise fail(f"anchor scores must sum to at most 1, they sum to {sum(anchors):.4g}",
+                       "anchor")
+
+    def apply(self, ens, m, v):
+        f = self.refs["faction"]
+        if "to" in self.refs:
+            t = self.refs["to"]
+            transfer_share(ens, m, f, t, v["share"])
+            ens.legit[:, t] = np.where(m, np.clip(ens.legit[:, t] + v["legitimacy"], 0, 1),
+                                       ens.legit[:, t])
+        keys = [k for k in v if k.startswith("anchor.")]
+        if keys:
+            new = ens.anchor[:, f, :].copy()
+            for k in keys:
+                new[:, ens.world.index[k.split(".", 1)[1]]] = v[k]
+            total = new.sum(axis=1, keepdims=True)
+            new = np.where(total > 1.0, new / np.maximum(total, 1e-300), new)
+            ens.anchor[:, f, :] = np.where(m[:, None], new, ens.anchor[:, f, :])
+
+
+class Statement(Event):
+    """A diplomatic statement with its face cost or gain."""
+
+    kind = "statement"
+    summary = ("A power's statement: its reputation changes by `face` (a cost if negative); "
+               "optionally an institution's credibility changes by `credibility`.")
+    fields: ClassVar[dict[str, Spec]] = {
+        "power": Ref("power", doc="the speaker"),
+        "face": Number(-1.0, 1.0, doc="reputation change of the speaker"),
+        "institution": Ref("institution", required=False, doc="an institution affected"),
+        "credibility": Number(-1.0, 1.0, default=0.0, doc="credibility change of `institution`"),
+    }
+
+    def check(self, world, events, fail):
+        if "institution" not in self.refs and self.numbers["credibility"].args != (0.0,):
+            raise fail("`credibility` needs an `institution`", "institution")
+
+    def apply(self, ens, m, v):
+        p = self.refs["power"]
+        ens.rep[:, p] = _clip01(ens.rep[:, p] + np.where(m, v["face"], 0.0))
+        if "institution" in self.refs:
+            i = self.refs["institution"]
+            ens.cred[:, i] = _clip01(ens.cred[:, i] + np.where(m, v["credibility"], 0.0))
+
+
+class PolicyShift(Event):
+    """A state re-orients one channel toward a power (e.g. prioritising EAEU integration)."""
+
+    kind = "policy_shift"
+    summary = ("Moves the fraction `amount` of the other powers' tie strength on `channel` in "
+               "`state` to power `toward` (capped at 1).")
+    fields: ClassVar[dict[str, Spec]] = {
+        "state": Ref("state", doc="the state that shifts"),
+        "channel": Ref("channel", doc="the channel that moves"),
+        "toward": Ref("power", doc="the power it moves toward"),
+        "amount": Number(0.0, 1.0, doc="fraction of the other powers' ties moved"),
+    }
+
+    def apply(self, ens, m, v):
+        s, c, p = self.refs["state"], self.refs["channel"], self.refs["toward"]
+        others = [q for q in range(len(ens.world.powers)) if q != p]
+        moved = ens.ties[:, s, others, c] * np.where(m, v["amount"], 0.0)[:, None]
+        ens.ties[:, s, others, c] -= moved
+        ens.ties[:, s, p, c] = np.minimum(ens.ties[:, s, p, c] + moved.sum(axis=1), 1.0)
+        ens.ties_changed()
+
+
+#: Actor quantities a `set`/`shift` event may target, with their actor kind and range.
+QUANTITIES: dict[str, tuple[str, float, float]] = {
+    "reputation": ("power", 0.0, 1.0),
+    "reputation_baseline": ("power", 0.0, 1.0),
+    "credibility": ("institution", 0.0, 1.0),
+    "credibility_baseline": ("institution", 0.0, 1.0),
+    "legitimacy": ("faction", 0.0, 1.0),
+    "susceptibility": ("faction", 0.0, 1.0),
+    "autonomy": ("state", 1e-9, 100.0),
+}
+
+
+class SetValue(Event):
+    """Set a documented parameter, or an actor quantity, to a value."""
+
+    kind = "set"
+    summary = ("Sets a global parameter (`param`, no `actor`) or an actor quantity (`param` in "
+               f"{', '.join(QUANTITIES)}, with `actor`) to `value`.")
+    fields: ClassVar[dict[str, Spec]] = {
+        "param": Text(doc="a documented parameter or an actor quantity"),
+        "actor": Text(required=False, doc="the actor, for actor quantities"),
+        "value": Number(-1e9, 1e9, doc="the new value (or the change, for `shift`)"),
+    }
+    shift: ClassVar[bool] = False
+
+    def target(self) -> tuple[str, str | None, float, float]:
+        return self._target
+
+    def check(self, world, events, fail):
+        name, actor = self.raw["param"], self.raw.get("actor")
+        params = parameters()
+        if name in QUANTITIES:
+            kind, lo, hi = QUANTITIES[name]
+            ids = world.kinds[kind]
+            if actor not in ids:
+                raise fail(f"{name} needs a {kind} `actor`, got {actor!r}", "actor",
+                           suggest(actor, ids))
+        elif name in params:
+            prm = params[name]
+            if not prm.numeric:
+                raise fail(f"'{name}' is a choice; set it in [params], not by an event", "param")
+            if actor is not None:
+                raise fail(f"'{name}' is a global parameter and takes no `actor`", "actor")
+            lo, hi = float(prm.low), float(prm.high)  # type: ignore[arg-type]
+        else:
+            names = [*params, *QUANTITIES]
+            raise fail(f"unknown parameter '{name}'", "param", suggest(name, names))
+        span = hi - lo
+        rng = (-span, span) if self.shift else (lo, hi)
+        d = self.numbers["value"]
+        support = [d.args[0]] if d.constant else [d.mean]
+        if not all(rng[0] <= x <= rng[1] for x in support):
+            raise fail(f"value {support[0]} out of range [{rng[0]}, {rng[1]}] for '{name}'",
+                       "value")
+        self.numbers["value"] = Distribution(d.dist, d.args, *rng)
+        self._target = (name, actor, lo, hi)
+
+    def apply(self, ens, m, v):
+        name, actor, lo, hi = self._target
+        arr, col = ens.quantity(name, actor)
+        cur = arr[:, col] if col is not None else arr
+        new = cur + v["value"] if self.shift else v["value"]
+        new = np.clip(new, lo, hi)
+        if col is not None:
+            arr[:, col] = np.where(m, new, cur)
+        else:
+            arr[:] = np.where(m, new, cur)
+        if name == "autonomy":
+            ens.ties_changed()
+
+
+class ShiftValue(SetValue):
+    """Change a documented parameter, or an actor quantity, by an amount."""
+
+    kind = "shift"
+    summary = "Like `set`, but adds `value` to the current value (clipped to the range)."
+    shift = True

@@ -1,0 +1,393 @@
+"""The array kernel: the model's state for R replicates and the one implementation of its step.
+
+Arrays carry a leading replicate axis ``(R, ...)``. The Mesa model drives an `Ensemble` with
+R = 1; `influence_sim.simulate` drives it with R in the hundreds. Both go through `Ensemble.step`.
+
+Notation (docs/ODD.md): F factions, P powers, S states, I institutions, C channels. Faction f's
+row of the influence matrix W has weights on its peers (other factions of its state, each in
+proportion to that faction's power share, plus explicit cross-border links), on each power p
+(the pull: channel sensitivities x tie strengths x institutional multipliers x reputation, plus
+patronage) and on the "autonomy" pole; the fixed actors' values are y_p = e_p and y_auto = 0.
+The Friedkin–Johnsen update is ``x(t+1) = Λ W x~(t) + (I − Λ) x0`` where x~ stacks the factions'
+scores on the fixed actors' values.
+
+Randomness: each replicate has its own generator for dynamics noise, drawn only while that
+replicate has unrest, so replicate k gives the same numbers alone or in a chunk of any size.
+No operation whose rounding depends on R (BLAS on a replicate-stacked matrix) is used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse import linalg as splinalg
+
+from .params import parameters
+from .world import World
+
+__all__ = ["Ensemble", "InfluenceSystem", "per_step"]
+
+
+def per_step(rate_per_day: np.ndarray | float, dt: int) -> np.ndarray:
+    """Convert a per-day relaxation or decay rate to a per-step rate for a step of dt days."""
+    return 1.0 - (1.0 - np.asarray(rate_per_day, dtype=float)) ** dt
+
+
+@dataclass(frozen=True)
+class InfluenceSystem:
+    """The Friedkin–Johnsen system of one replicate at one moment.
+
+    Attributes
+    ----------
+    W : ndarray, shape (F, F + P + 1)
+        Row-stochastic influence matrix; columns are the factions, then the powers, then the
+        autonomy pole.
+    fixed : ndarray, shape (P + 1, P)
+        The fixed actors' values per power: the identity for the powers, zeros for autonomy.
+    lam : ndarray, shape (F,)
+        Susceptibility λ per faction.
+    x0 : ndarray, shape (F, P)
+        Prior (anchor) scores.
+    """
+
+    W: np.ndarray
+    fixed: np.ndarray
+    lam: np.ndarray
+    x0: np.ndarray
+
+    def steady_state(self) -> np.ndarray:
+        """The closed form ``x* = (I − Λ W_ff)⁻¹ (Λ W_fo y_o + (I − Λ) x0)``."""
+        n = len(self.lam)
+        wff, wfo = self.W[:, :n], self.W[:, n:]
+        lam = self.lam[:, None]
+        rhs = lam * (wfo @ self.fixed) + (1 - lam) * self.x0
+        return np.linalg.solve(np.eye(n) - lam * wff, rhs)
+
+
+@dataclass
+class InterventionState:
+    """Runtime state of one intervention event across replicates."""
+
+    active: np.ndarray
+    size: np.ndarray
+    share0: np.ndarray
+    reputation: np.ndarray
+    credibility: np.ndarray
+    end: np.ndarray
+    backs: int = 0
+    power: int = 0
+    institution: int | None = None
+
+
+class Ensemble:
+    """State arrays of R replicates of one world and the dynamics over them.
+
+    Parameters
+    ----------
+    world : World
+        The validated world.
+    params : Mapping[str, float | str]
+        Resolved global parameters (defaults overridden by the scenario).
+    replicates : int
+        R, the number of replicates.
+    dt : int
+        Step length in days (1 or 7).
+    noise : Sequence[numpy.random.Generator]
+        One generator per replicate for the dynamics noise.
+    """
+
+    def __init__(
+        self,
+        world: World,
+        params: Mapping[str, float | str],
+        replicates: int,
+        dt: int,
+        noise: Sequence[np.random.Generator],
+    ) -> None:
+        if len(noise) != replicates:
+            raise ValueError("need one noise generator per replicate")
+        self.world, self.R, self.dt, self.noise = world, replicates, dt, list(noise)
+        self.t = 0
+        R = replicates
+        F, P, S = len(world.factions), len(world.powers), len(world.states)
+        self.F, self.P, self.S = F, P, S
+        self.state_of = world.faction_state
+        self.params: dict[str, np.ndarray] = {
+            k: np.full(R, float(v)) for k, v in params.items() if not isinstance(v, str)
+        }
+        self.choices = {k: v for k, v in params.items() if isinstance(v, str)}
+        rep1 = lambda a: np.repeat(np.asarray(a, float)[None], R, axis=0)  # noqa: E731
+        self.share = rep1(world.faction_array("share"))
+        self.lam = rep1(world.faction_array("susceptibility"))
+        self.legit = rep1(world.faction_array("legitimacy"))
+        self.anchor = rep1(world.anchor)
+        self.autonomy = rep1(world.state_array("autonomy"))
+        self.ties = rep1(world.tie_array)
+        self.rep_base = rep1([p.reputation for p in world.powers])
+        self.rep = self.rep_base.copy()
+        self.cred_base = rep1([i.credibility for i in world.institutions])
+        self.cred = self.cred_base.copy()
+        self.patronage = np.zeros((R, F, P))
+        self.force = np.zeros((R, F))
+        self.unrest = np.zeros((R, S))
+        self.unrest_end = np.zeros((R, S), dtype=np.int64)
+        self.interventions: dict[str, InterventionState] = {}
+        self.intra, self.links = world.peer_matrices
+        self.membership_t = world.membership.T.tocsr()
+        self.sens = world.sensitivity
+        self.inst_lead, self.inst_chan, self.inst_memb = world.institution_arrays
+        # rank of each faction / power id in sorted order (canonical noise layout)
+        self._canon_f = np.argsort(np.argsort(world.faction_ids))
+        self._canon_c = np.r_[np.argsort(np.argsort(world.power_ids)), P, P + 1]
+        self.x = self.steady_state()
+
+    # ---- structure ---------------------------------------------------------------------
+    def ties_changed(self) -> None:
+        """Hook for events that change ties or autonomy (pulls are recomputed every step)."""
+
+    def _stack(self, a: np.ndarray) -> np.ndarray:
+        """(R, F, K) -> (F, R*K) so a sparse (F, F) matrix acts on every replicate at once."""
+        R, F = a.shape[:2]
+        return np.ascontiguousarray(np.moveaxis(a, 0, 1).reshape(F, -1))
+
+    def _unstack(self, a: np.ndarray, k: int) -> np.ndarray:
+        return np.moveaxis(a.reshape(self.F, self.R, k), 1, 0)
+
+    def pulls(self) -> np.ndarray:
+        """Direct pull of each power on each faction, shape (R, F, P)."""
+        # institutional multiplier per (replicate, state, power, channel)
+        amp = np.zeros((self.R, self.S, self.P, len(self.world.channels)))
+        gain = self.params["institution_gain"]
+        for i in range(self.cred.shape[1]):
+            p = int(np.argmax(self.inst_lead[i]))
+            c = int(np.argmax(self.inst_chan[i]))
+            amp[:, :, p, c] += self.cred[:, i, None] * self.inst_memb[i][None, :]
+        eff = self.ties * (1.0 + gain[:, None, None, None] * amp)
+        per_faction = eff[:, self.state_of]  # (R, F, P, C)
+        pull = (per_faction * self.sens[None, :, None, :]).sum(axis=-1)
+        pull *= self.params["pull_scale"][:, None, None] * self.rep[:, None, :]
+        return pull + self.patronage
+
+    def peer_terms(self) -> tuple[np.ndarray, np.ndarray]:
+        """Peer influence on the scores (R, F, P) and total peer weight (R, F)."""
+        voiced = np.concatenate([self.share[:, :, None] * self.x, self.share[:, :, None]], axis=2)
+        stacked = self._stack(voiced)
+        intra = self._unstack(self.intra @ stacked, self.P + 1)
+        link = self._unstack(self.links @ stacked, self.P + 1)
+        total = self.params["peer_weight"][:, None, None] * intra + link
+        return total[:, :, : self.P], total[:, :, self.P]
+
+    def row_terms(self, noise: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """Unnormalised row weights: peer scores, peer mass, pulls, autonomy."""
+        peer_x, peer_mass = self.peer_terms()
+        pull = self.pulls()
+        auto = self.autonomy[:, self.state_of]
+        if noise is not None:
+            pull = pull * noise[:, :, : self.P]
+            auto = auto * noise[:, :, self.P]
+        return peer_x, peer_mass, pull, auto
+
+    def influence_system(self, r: int = 0) -> InfluenceSystem:
+        """The current (noise-free) Friedkin–Johnsen system of replicate ``r``."""
+        F, P = self.F, self.P
+        intra = self.intra.toarray() * self.params["peer_weight"][r]
+        w_peer = (intra + self.links.toarray()) * self.share[r][None, :]
+        pull = self.pulls()[r]
+        auto = self.autonomy[r, self.state_of]
+        raw = np.concatenate([w_peer, pull, auto[:, None]], axis=1)
+        W = raw / raw.sum(axis=1, keepdims=True)
+        fixed = np.vstack([np.eye(P), np.zeros((1, P))])
+        return InfluenceSystem(W=W, fixed=fixed, lam=self.lam[r].copy(), x0=self.anchor[r].copy())
+
+    def steady_state(self) -> np.ndarray:
+        """Fixed point of the current noise-free dynamics for every replicate, (R, F, P).
+
+        Solved with a sparse direct solver per distinct replicate state (at the start, all
+        replicates share one state and one solve serves them all).
+        """
+        peer = (self.intra * self.params["peer_weight"][0] + self.links).tocsr()
+        out = np.empty((self.R, self.F, self.P))
+        pull = self.pulls()
+        auto = self.autonomy[:, self.state_of]
+        share0 = self.share[0]
+        same = all(
+            np.array_equal(a[r], a[0])
+            for a in (self.share, self.lam, self.anchor, pull, auto)
+            for r in range(self.R)
+        ) and np.all(self.params["peer_weight"] == self.params["peer_weight"][0])
+        for r in range(1 if same else self.R):
+            wpeer = peer @ sparse.diags_array(self.share[r] if not same else share0)
+            total = wpeer.sum(axis=1) + pull[r].sum(axis=1) + auto[r]
+            lam = self.lam[r]
+            a_mat = sparse.eye_array(self.F) - sparse.diags_array(lam / total) @ wpeer
+            rhs = (lam / total)[:, None] * pull[r] + (1 - lam)[:, None] * self.anchor[r]
+            sol = splinalg.spsolve(a_mat.tocsc(), rhs)
+            out[r] = sol.reshape(self.F, self.P)
+            if same:
+                out[:] = out[0]
+        return out
+
+    # ---- dynamics ----------------------------------------------------------------------
+    def _draw_noise(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Lognormal pull noise (R, F, P+1) and contest noise (R, F), for replicates in unrest."""
+        u_f = self.unrest[:, self.state_of]
+        active = np.flatnonzero(u_f.max(axis=1) > 0)
+        if active.size == 0:
+            return None, None
+        F, P = self.F, self.P
+        z = np.zeros((self.R, F, P + 2))
+        for r in active:
+            # drawn in canonical (sorted-id) order, so reordering a world file's actors
+            # relabels the noise with them instead of reshuffling it
+            z[r] = self.noise[r].standard_normal((F, P + 2))[self._canon_f][:, self._canon_c]
+        z_pull = z[:, :, : P + 1]
+        z_share = z[:, :, P + 1]
+        sd = self.params["pull_noise"][:, None, None] * u_f[:, :, None]
+        pull_mult = np.exp(sd * z_pull - 0.5 * sd * sd)
+        contest = (self.params["contest_noise"][:, None] * u_f * np.sqrt(self.dt)) * z_share
+        return pull_mult, contest
+
+    def step(self) -> None:
+        """Advance every replicate by one step (events for this step are already applied)."""
+        dt = self.dt
+        pull_mult, contest = self._draw_noise()
+        # 1. influence (Friedkin–Johnsen with time-varying W)
+        peer_x, peer_mass, pull, auto = self.row_terms(pull_mult)
+        total = peer_mass + pull.sum(axis=2) + auto
+        lam = self.lam[:, :, None]
+        self.x = lam * (peer_x + pull) / total[:, :, None] + (1 - lam) * self.anchor
+        # 2. power shares: replicator drift from legitimacy (under unrest), force and patronage
+        u_f = self.unrest[:, self.state_of]
+        fitness = (
+            self.params["legitimacy_weight"][:, None] * u_f * self.legit
+            + self.params["force_weight"][:, None] * self.force
+            + self.params["patronage_drift"][:, None] * self.patronage.sum(axis=2)
+        )
+        if contest is not None or np.any(fitness):
+            log_gain = fitness * dt
+            if contest is not None:
+                log_gain = log_gain + contest
+            # subtract the per-state maximum before exponentiating (no overflow)
+            shift = np.full((self.S, self.R), -np.inf)
+            np.maximum.at(shift, self.state_of, log_gain.T)
+            shift = shift.T
+            grown = self.share * np.exp(log_gain - shift[:, self.state_of])
+            self.share = grown / self.state_sum(grown)[:, self.state_of]
+        # 3. reputation, credibility and patronage relax
+        self.rep += per_step(self.params["reputation_relaxation"], dt)[:, None] * (
+            self.rep_base - self.rep)
+        self.cred += per_step(self.params["credibility_relaxation"], dt)[:, None] * (
+            self.cred_base - self.cred)
+        self.patronage *= (1.0 - per_step(self.params["patronage_decay"], dt))[:, None, None]
+        # 4. time passes; unrest and planned interventions end
+        self.t += 1
+        ended = self.unrest_end <= self.t
+        self.unrest[ended] = 0.0
+        for name, iv in self.interventions.items():
+            due = iv.active & (iv.end == self.t)
+            if due.any():
+                self.end_intervention(name, due)
+
+    def state_sum(self, a: np.ndarray) -> np.ndarray:
+        """Sum a per-faction array (R, F) over each state's factions, giving (R, S)."""
+        return (self.membership_t @ a.T).T
+
+    # ---- interventions -------------------------------------------------------------------
+    def intervention(self, name: str) -> InterventionState:
+        """Runtime state of intervention ``name``, created inactive on first use."""
+        if name not in self.interventions:
+            R = self.R
+            self.interventions[name] = InterventionState(
+                active=np.zeros(R, bool), size=np.zeros(R), share0=np.zeros(R),
+                reputation=np.zeros(R), credibility=np.zeros(R), end=np.full(R, -1, np.int64),
+            )
+        return self.interventions[name]
+
+    def end_intervention(self, name: str, m: np.ndarray) -> None:
+        """Withdraw intervention ``name`` where ``m`` and settle its success."""
+        iv = self.interventions.get(name)
+        if iv is None:
+            return
+        m = m & iv.active
+        if not m.any():
+            return
+        b = iv.backs
+        self.force[:, b] -= np.where(m, iv.size, 0.0)
+        np.maximum(self.force, 0.0, out=self.force)
+        iv.active &= ~m
+        success = self.share[:, b] >= iv.share0 - 1e-12
+        sign = np.where(success, 1.0, -1.0)
+        self.rep[:, iv.power] = np.clip(
+            self.rep[:, iv.power] + np.where(m, sign * iv.reputation, 0.0), 0, 1)
+        if iv.institution is not None:
+            i = iv.institution
+            self.cred[:, i] = np.clip(
+                self.cred[:, i] + np.where(m, sign * iv.credibility, 0.0), 0, 1)
+
+    # ---- quantities for set/shift --------------------------------------------------------
+    def quantity(self, name: str, actor: str | None) -> tuple[np.ndarray, int | None]:
+        """The array and column a `set`/`shift` event writes."""
+        if actor is None:
+            return self.params[name], None
+        arrays = {
+            "reputation": self.rep, "reputation_baseline": self.rep_base,
+            "credibility": self.cred, "credibility_baseline": self.cred_base,
+            "legitimacy": self.legit, "susceptibility": self.lam, "autonomy": self.autonomy,
+        }
+        return arrays[name], self.world.index[actor]
+
+    # ---- outcome measures ----------------------------------------------------------------
+    def alignment(self) -> np.ndarray:
+        """State alignment toward each power: power-weighted mean of scores, (R, S, P)."""
+        weighted = self.share[:, :, None] * self.x
+        return np.stack([self.state_sum(weighted[:, :, p]) for p in range(self.P)], axis=2)
+
+    def region_weights(self) -> np.ndarray:
+        """Weights of the states in the regional aggregate, (S,), summing to 1."""
+        w = self.world.state_array(self.choices.get("region_weight", "population"))
+        return w / w.sum()
+
+    def balance(self, alignment: np.ndarray | None = None) -> np.ndarray:
+        """Balance per state and for the region (last column), (R, S + 1)."""
+        al = self.alignment() if alignment is None else alignment
+        a, b = (self.world.index[p] for p in self.world.balance)
+        per_state = al[:, :, a] - al[:, :, b]
+        region = per_state @ self.region_weights()
+        return np.concatenate([per_state, region[:, None]], axis=1)
+
+    def corridor(self, alignment: np.ndarray | None = None) -> np.ndarray:
+        """Corridor index: the corridor power's alignment weighted by corridor length, (R,)."""
+        al = self.alignment() if alignment is None else alignment
+        km = self.world.state_array("corridor_km")
+        if km.sum() == 0:
+            return np.full(self.R, np.nan)
+        return al[:, :, self.world.index[self.world.corridor_power]] @ (km / km.sum())
+
+    def measure_value(self, measure: str, actor: str, power: str | None = None) -> np.ndarray:
+        """One measure for one actor across replicates, (R,) (for `when` conditions)."""
+        w = self.world
+        match measure:
+            case "share":
+                return self.share[:, w.index[actor]]
+            case "score":
+                return self.x[:, w.index[actor], w.index[power]]  # type: ignore[index]
+            case "alignment":
+                return self.alignment()[:, w.index[actor], w.index[power]]  # type: ignore[index]
+            case "balance":
+                col = self.S if actor == "region" else w.index[actor]
+                return self.balance()[:, col]
+            case "reputation":
+                return self.rep[:, w.index[actor]]
+            case "credibility":
+                return self.cred[:, w.index[actor]]
+            case "unrest":
+                return self.unrest[:, w.index[actor]]
+        raise KeyError(measure)
+
+
+def default_params() -> dict[str, float | str]:
+    """The documented defaults of every global parameter."""
+    return {k: p.default for k, p in parameters().items()}

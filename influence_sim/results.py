@@ -1,0 +1,306 @@
+"""Results of a run: arrays, tidy frames, summaries, and files written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .scenario import Scenario
+from .simulate import STATUS, EventPlan
+
+__all__ = ["Result", "RunFiles", "atomic_file", "load_run"]
+
+COLUMNS = ("scenario", "replicate", "step", "date", "measure", "actor", "power", "value")
+
+
+def versions() -> dict[str, str]:
+    """Versions of the package and of the libraries that shape its numbers."""
+    import mesa
+    import scipy
+
+    from . import __version__
+
+    return {"influence_sim": __version__, "python": platform.python_version(),
+            "numpy": np.__version__, "scipy": scipy.__version__, "mesa": mesa.__version__,
+            "pandas": pd.__version__, "pyarrow": pa.__version__}
+
+
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success move it onto ``path`` atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _dictionary(labels: list[str | None], idx: np.ndarray) -> pa.DictionaryArray:
+    """Dictionary-encode ``labels[idx]`` (None becomes null) without repeating strings."""
+    known = sorted({x for x in labels if x is not None})
+    codes = np.array([known.index(x) if x is not None else -1 for x in labels], np.int32)[idx]
+    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0),
+                                          pa.array(known, pa.string()))
+
+
+@dataclass
+class Result:
+    """The outcome of `simulate`: recorded arrays plus event records.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    replicates : ndarray of int
+        Replicate ids, in array order.
+    seed : numpy.random.SeedSequence
+        The root seed; ``seed.entropy`` reproduces the run.
+    steps : ndarray of int
+        The recorded step indices.
+    data : dict of str to ndarray
+        Per measure, float32 arrays with leading axes (recorded step, replicate): alignment
+        (T, R, S, P), balance (T, R, S+1; last column the region), share (T, R, F),
+        reputation (T, R, P), credibility (T, R, I), corridor (T, R) and, when recorded,
+        score (T, R, F, P).
+    plans : list of EventPlan
+        Per event, its schedule and outcome per replicate.
+    every : int
+        Recording interval in steps.
+    """
+
+    scenario: Scenario
+    replicates: np.ndarray
+    seed: np.random.SeedSequence
+    steps: np.ndarray
+    data: dict[str, np.ndarray]
+    plans: list[EventPlan]
+    every: int = 1
+
+    # ---- labels ------------------------------------------------------------------------
+    @property
+    def dates(self) -> np.ndarray:
+        """Dates of the recorded steps (datetime64[D])."""
+        return self.scenario.dates()[self.steps]
+
+    def date_index(self, when: date) -> int:
+        """Position of a calendar date among the recorded steps (ValueError if not recorded)."""
+        hits = np.flatnonzero(self.dates == np.datetime64(when, "D"))
+        if not len(hits):
+            raise ValueError(f"{when} is not a recorded date of {self.scenario.name} "
+                             f"({self.dates[0]} to {self.dates[-1]}, every {self.every} step(s))")
+        return int(hits[0])
+
+    def labels(self, measure: str) -> tuple[list[str], list[str | None]]:
+        """Actor and power labels of a measure's trailing axes (flattened)."""
+        w = self.scenario.world
+        states, powers = list(w.state_ids), list(w.power_ids)
+        match measure:
+            case "alignment":
+                return [s for s in states for _ in powers], [p for _ in states for p in powers]
+            case "balance":
+                return [*states, "region"], [None] * (len(states) + 1)
+            case "share":
+                return list(w.faction_ids), [None] * len(w.factions)
+            case "reputation":
+                return powers, [None] * len(powers)
+            case "credibility":
+                return list(w.institution_ids), [None] * len(w.institutions)
+            case "corridor":
+                return ["region"], [w.corridor_power]
+            case "score":
+                f = list(w.faction_ids)
+                return [a for a in f for _ in powers], [p for _ in f for p in powers]
+        raise KeyError(measure)
+
+    # ---- tidy output -------------------------------------------------------------------
+    def table(self, measure: str) -> pa.Table:
+        """One measure as a tidy Arrow table with the columns of ``timeseries/``."""
+        arr = self.data[measure]
+        T, R = arr.shape[:2]
+        flat = arr.reshape(T, R, -1)
+        A = flat.shape[2]
+        actors, powers = self.labels(measure)
+        step = np.repeat(self.steps.astype(np.int32), R * A)
+        rep = np.tile(np.repeat(self.replicates.astype(np.int32), A), T)
+        idx = np.tile(np.arange(A, dtype=np.int32), T * R)
+        actor_col = _dictionary(actors, idx)
+        power_col = _dictionary(powers, idx)
+        dates = np.repeat(self.dates, R * A)
+        n = len(step)
+        return pa.table({
+            "scenario": pa.DictionaryArray.from_arrays(
+                np.zeros(n, np.int32), pa.array([self.scenario.name])),
+            "replicate": pa.array(rep),
+            "step": pa.array(step),
+            "date": pa.array(dates.astype("datetime64[D]")),
+            "measure": pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), pa.array([measure])),
+            "actor": actor_col,
+            "power": power_col,
+            "value": pa.array(flat.reshape(-1)),
+        })
+
+    def frame(self, measures: str | list[str] | None = None) -> pd.DataFrame:
+        """Tidy frame: scenario, replicate, step, date, measure, actor, power, value."""
+        names = [measures] if isinstance(measures, str) else (measures or list(self.data))
+        tables = [self.table(m) for m in names]
+        return pd.concat([t.to_pandas() for t in tables], ignore_index=True)
+
+    def final(self, measure: str) -> np.ndarray:
+        """A measure at the last recorded step, shape (R, ...)."""
+        return self.data[measure][-1]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per replicate: final values, peak swings and end-of-run leaders."""
+        w = self.scenario.world
+        cols: dict[str, Any] = {"scenario": self.scenario.name, "replicate": self.replicates}
+        al = self.final("alignment")
+        for j, s in enumerate(w.state_ids):
+            for k, p in enumerate(w.power_ids):
+                cols[f"alignment.{s}.{p}"] = al[:, j, k]
+        bal = self.data["balance"]
+        for j, s in enumerate([*w.state_ids, "region"]):
+            cols[f"balance.{s}"] = bal[-1, :, j]
+            dev = bal[:, :, j] - bal[0, :, j]
+            cols[f"peak_swing.{s}"] = dev[np.abs(dev).argmax(axis=0), np.arange(dev.shape[1])]
+        for k, p in enumerate(w.power_ids):
+            cols[f"reputation.{p}"] = self.final("reputation")[:, k]
+        for k, i in enumerate(w.institution_ids):
+            cols[f"credibility.{i}"] = self.final("credibility")[:, k]
+        cols["corridor"] = self.final("corridor")
+        share = self.final("share")
+        fids = np.array(w.faction_ids)
+        for j, s in enumerate(w.state_ids):
+            members = np.flatnonzero(w.faction_state == j)
+            cols[f"leader.{s}"] = fids[members[share[:, members].argmax(axis=1)]]
+        return pd.DataFrame(cols)
+
+    def events(self) -> pd.DataFrame:
+        """Which events fired in which replicate, with the date they applied."""
+        rows = []
+        for plan in self.plans:
+            e = plan.event
+            day0 = np.datetime64(self.scenario.start, "D")
+            applied = day0 + plan.step * self.scenario.step_days
+            for j, k in enumerate(self.replicates):
+                st = int(plan.status[j])
+                rows.append((self.scenario.name, int(k), e.id, e.kind, e.date.isoformat(),
+                             st == 0, STATUS[st], str(applied[j]) if st == 0 else ""))
+        return pd.DataFrame(rows, columns=["scenario", "replicate", "event", "kind",
+                                           "scheduled", "fired", "status", "applied"])
+
+    def firing_rates(self) -> pd.Series:
+        """Share of replicates in which each event fired."""
+        return pd.Series({p.event.id: float(np.mean(p.status == 0)) for p in self.plans},
+                         name="fired")
+
+    def overview(self, q: float = 0.90) -> pd.DataFrame:
+        """Final alignment and balance per state: median and central ``q`` interval."""
+        w = self.scenario.world
+        lo, hi = (1 - q) / 2, 1 - (1 - q) / 2
+        rows = []
+        al, bal = self.final("alignment"), self.final("balance")
+        for j, s in enumerate([*w.state_ids, "region"]):
+            row: dict[str, Any] = {"state": s}
+            cols = [(f"{p}", al[:, j, k]) for k, p in enumerate(w.power_ids)] if s != "region" \
+                else [(p, np.full(al.shape[0], np.nan)) for p in w.power_ids]
+            cols.append((f"balance {'-'.join(w.balance)}", bal[:, j]))
+            for name, v in cols:
+                if np.isnan(v).all():
+                    row[name] = ""
+                    continue
+                a, m, b = np.quantile(v.astype(float), [lo, 0.5, hi])
+                row[name] = f"{m:+.3f} [{a:+.3f}, {b:+.3f}]" if name.startswith("balance") \
+                    else f"{m:.3f} [{a:.3f}, {b:.3f}]"
+            rows.append(row)
+        return pd.DataFrame(rows).set_index("state")
+
+    # ---- files -------------------------------------------------------------------------
+    def manifest(self) -> dict[str, Any]:
+        """Provenance: versions, seed, scenario hash and resolved parameters."""
+        s = self.scenario
+        return {
+            "kind": "influence-sim run",
+            "versions": versions(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "seed": {"entropy": str(self.seed.entropy), "spawn_key": list(self.seed.spawn_key)},
+            "replicates": [int(self.replicates.min()), int(self.replicates.max()) + 1]
+            if np.array_equal(self.replicates, np.arange(self.replicates.min(),
+                                                         self.replicates.max() + 1))
+            else self.replicates.tolist(),
+            "record_every": self.every,
+            "measures": list(self.data),
+            "scenario": {"name": s.name, "title": s.title, "path": s.path, "sha256": s.sha256,
+                         "chain": list(s.chain), "world": s.world.name,
+                         "world_path": s.world.path, "world_sha256": s.world.sha256},
+            "resolved": s.resolved(),
+        }
+
+    def write(self, out: str | Path) -> Path:
+        """Write manifest.json, timeseries/ (Parquet), summary.csv and events.csv to ``out``.
+
+        The files are written into a temporary sibling directory that then replaces ``out``,
+        so a crash never leaves a half-written result set. An existing ``out`` is replaced
+        only if it holds an earlier influence-sim run (a manifest.json) or is empty.
+        """
+        out = Path(out)
+        if out.exists() and (not out.is_dir() or (
+                any(out.iterdir()) and not (out / "manifest.json").exists())):
+            raise FileExistsError(
+                f"{out} exists and is not an influence-sim result directory; choose another --out")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            ts = tmp / "timeseries"
+            ts.mkdir()
+            for m in self.data:
+                pq.write_table(self.table(m), ts / f"{m}.parquet", compression="zstd")
+            self.summary().to_csv(tmp / "summary.csv", index=False)
+            self.events().to_csv(tmp / "events.csv", index=False)
+            (tmp / "manifest.json").write_text(json.dumps(self.manifest(), indent=2) + "\n")
+            if out.exists():
+                old = out.with_name(f".{out.name}.old-{os.getpid()}")
+                out.rename(old)
+                tmp.rename(out)
+                shutil.rmtree(old)
+            else:
+                tmp.rename(out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out
+
+
+@dataclass
+class RunFiles:
+    """A run directory read back: manifest and frames."""
+
+    manifest: dict[str, Any]
+    timeseries: pd.DataFrame
+    summary: pd.DataFrame
+    events: pd.DataFrame
+
+
+def load_run(path: str | Path) -> RunFiles:
+    """Read a directory written by `Result.write` (or ``influence-sim run --out``)."""
+    path = Path(path)
+    manifest = json.loads((path / "manifest.json").read_text())
+    ts = pq.read_table(path / "timeseries").to_pandas()
+    return RunFiles(manifest=manifest, timeseries=ts,
+                    summary=pd.read_csv(path / "summary.csv"),
+                    events=pd.read_csv(path / "events.csv", keep_default_na=False))

@@ -1,0 +1,639 @@
+"""Worlds: actors, channels, ties and indicators, loaded from a TOML world file.
+
+A world file is data only: powers, states, factions, institutions, the tie strengths per
+channel and the initial conditions, every number with its ``source`` or marked as an
+``assumption`` with a line of reasoning. No actor name appears in the Python code, so a third
+power or another region needs only a new world file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from .errors import WorldError, suggest
+
+__all__ = ["Faction", "Institution", "Power", "State", "World", "available_worlds", "load_world"]
+
+#: Tolerance for "sums to 1" checks on shares and sensitivities.
+SUM_TOL = 1e-6
+
+
+@dataclass(frozen=True, kw_only=True)
+class Power:
+    """A great power: a stubborn actor with value 1 on its own dimension."""
+
+    id: str
+    name: str
+    reputation: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class State:
+    """A state whose factions are the agents of influence."""
+
+    id: str
+    name: str
+    population: float
+    gdp: float
+    corridor_km: float
+    autonomy: float
+    position: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Faction:
+    """A faction inside a state, with its power share and its orientation."""
+
+    id: str
+    name: str
+    state: str
+    share: float
+    susceptibility: float
+    legitimacy: float
+    sensitivity: Mapping[str, float]
+    anchor: Mapping[str, float]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Institution:
+    """A regional institution led by one power."""
+
+    id: str
+    name: str
+    leader: str
+    channel: str
+    members: tuple[str, ...]
+    credibility: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class World:
+    """A validated world: actor records plus the index arrays the kernel works on.
+
+    The arrays follow the order of the world file; ``index`` maps any actor id to its
+    position within its kind.
+    """
+
+    name: str
+    title: str
+    path: str
+    sha256: str
+    as_of: date | None
+    channels: tuple[str, ...]
+    balance: tuple[str, str]
+    corridor_power: str
+    powers: tuple[Power, ...]
+    states: tuple[State, ...]
+    factions: tuple[Faction, ...]
+    institutions: tuple[Institution, ...]
+    links: tuple[tuple[str, str, float], ...]
+    ties: Mapping[tuple[str, str], Mapping[str, float]] = field(repr=False)
+
+    # ---- ids and indices -------------------------------------------------------------
+    @property
+    def power_ids(self) -> tuple[str, ...]:
+        """Power ids in world order."""
+        return tuple(p.id for p in self.powers)
+
+    @property
+    def state_ids(self) -> tuple[str, ...]:
+        """State ids in world order."""
+        return tuple(s.id for s in self.states)
+
+    @property
+    def faction_ids(self) -> tuple[str, ...]:
+        """Faction ids in world order."""
+        return tuple(f.id for f in self.factions)
+
+    @property
+    def institution_ids(self) -> tuple[str, ...]:
+        """Institution ids in world order."""
+        return tuple(i.id for i in self.institutions)
+
+    @cached_property
+    def kinds(self) -> dict[str, tuple[str, ...]]:
+        """Actor ids by kind: ``power``, ``state``, ``faction``, ``institution``."""
+        return {
+            "power": self.power_ids,
+            "state": self.state_ids,
+            "faction": self.faction_ids,
+            "institution": self.institution_ids,
+        }
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """Position of every actor id within its kind."""
+        out: dict[str, int] = {}
+        for ids in self.kinds.values():
+            out.update({a: k for k, a in enumerate(ids)})
+        return out
+
+    def kind_of(self, actor: str) -> str | None:
+        """Return the kind of an actor id, or None when it is unknown."""
+        for kind, ids in self.kinds.items():
+            if actor in ids:
+                return kind
+        return None
+
+    # ---- arrays for the kernel ---------------------------------------------------------
+    @cached_property
+    def faction_state(self) -> np.ndarray:
+        """State index of each faction, shape (F,)."""
+        return np.array([self.index[f.state] for f in self.factions], dtype=np.intp)
+
+    def faction_array(self, attr: str) -> np.ndarray:
+        """A scalar faction attribute as an array of shape (F,)."""
+        return np.array([getattr(f, attr) for f in self.factions], dtype=float)
+
+    def state_array(self, attr: str) -> np.ndarray:
+        """A scalar state attribute as an array of shape (S,)."""
+        return np.array([getattr(s, attr) for s in self.states], dtype=float)
+
+    @cached_property
+    def sensitivity(self) -> np.ndarray:
+        """Channel sensitivities, shape (F, C)."""
+        return np.array([[f.sensitivity[c] for c in self.channels] for f in self.factions])
+
+    @cached_property
+    def anchor(self) -> np.ndarray:
+        """Initial (prior) scores x0, shape (F, P)."""
+        return np.array([[f.anchor.get(p, 0.0) for p in self.power_ids] for f in self.factions])
+
+    @cached_property
+    def tie_array(self) -> np.ndarray:
+        """Tie strengths per state, power and channel, shape (S, P, C); absent pairs are 0."""
+        out = np.zeros((len(self.states), len(self.powers), len(self.channels)))
+        for (s, p), chans in self.ties.items():
+            for c, v in chans.items():
+                out[self.index[s], self.index[p], self.channels.index(c)] = v
+        return out
+
+    @cached_property
+    def institution_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Leader one-hot (I, P), channel one-hot (I, C) and state membership (I, S)."""
+        n_i = len(self.institutions)
+        lead = np.zeros((n_i, len(self.powers)))
+        chan = np.zeros((n_i, len(self.channels)))
+        memb = np.zeros((n_i, len(self.states)))
+        for k, inst in enumerate(self.institutions):
+            lead[k, self.index[inst.leader]] = 1.0
+            chan[k, self.channels.index(inst.channel)] = 1.0
+            for m in inst.members:
+                if m in self.state_ids:
+                    memb[k, self.index[m]] = 1.0
+        return lead, chan, memb
+
+    @cached_property
+    def peer_matrices(self) -> tuple[sparse.csr_array, sparse.csr_array]:
+        """Intra-state peer structure and cross-border links, both (F, F) sparse.
+
+        The intra-state matrix has 1 for every ordered pair of distinct factions of one state
+        (the kernel scales it by ``peer_weight``); the link matrix holds the explicit link
+        weights (row listens to column).
+        """
+        n = len(self.factions)
+        st = self.faction_state
+        order = np.argsort(st, kind="stable")
+        rows, cols = [], []
+        bounds = np.searchsorted(st[order], np.arange(len(self.states) + 1))
+        for s in range(len(self.states)):
+            members = order[bounds[s] : bounds[s + 1]]
+            if len(members) > 1:
+                r, c = np.meshgrid(members, members, indexing="ij")
+                keep = r != c
+                rows.append(r[keep])
+                cols.append(c[keep])
+        r_all = np.concatenate(rows) if rows else np.zeros(0, np.intp)
+        c_all = np.concatenate(cols) if cols else np.zeros(0, np.intp)
+        intra = sparse.csr_array((np.ones(len(r_all)), (r_all, c_all)), shape=(n, n))
+        lr = [self.index[a] for a, _, _ in self.links]
+        lc = [self.index[b] for _, b, _ in self.links]
+        lw = [w for _, _, w in self.links]
+        links = sparse.csr_array((np.array(lw, dtype=float), (lr, lc)), shape=(n, n))
+        return intra, links
+
+    @cached_property
+    def membership(self) -> sparse.csr_array:
+        """Faction-to-state membership, (F, S) sparse one-hot."""
+        n, s = len(self.factions), len(self.states)
+        return sparse.csr_array(
+            (np.ones(n), (np.arange(n), self.faction_state)), shape=(n, s)
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# loading
+
+
+def available_worlds() -> list[str]:
+    """Names of the worlds shipped with the package."""
+    root = resources.files("influence_sim") / "data" / "worlds"
+    return sorted(p.name.removesuffix(".toml") for p in root.iterdir() if p.name.endswith(".toml"))
+
+
+def resolve_world_path(ref: str | Path, *, relative_to: Path | None = None) -> Path:
+    """Turn a world name or path into a file path.
+
+    A bare name (no ``/`` and no ``.toml``) is looked up among the shipped worlds; anything
+    else is a path, relative to ``relative_to`` when given.
+    """
+    ref_s = str(ref)
+    if "/" not in ref_s and not ref_s.endswith(".toml"):
+        root = resources.files("influence_sim") / "data" / "worlds"
+        cand = Path(str(root / f"{ref_s}.toml"))
+        if cand.exists():
+            return cand
+        raise WorldError(
+            f"no shipped world named '{ref_s}'; shipped: {', '.join(available_worlds())}",
+            suggestion=suggest(ref_s, available_worlds()),
+        )
+    path = Path(ref_s)
+    if not path.is_absolute() and relative_to is not None:
+        path = relative_to / path
+    return path
+
+
+def read_toml(path: Path, error: type[WorldError] | Any = WorldError) -> dict[str, Any]:
+    """Read a TOML file, turning I/O and syntax problems into input errors."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise error("file not found", file=path) from None
+    except OSError as exc:
+        raise error(f"cannot read file: {exc.strerror}", file=path) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise error("not UTF-8 text", file=path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"invalid TOML: {exc}", file=path) from None
+
+
+class _Reader:
+    """Field access on one TOML table with errors that name file, item and field."""
+
+    def __init__(self, table: Any, *, file: Path, item: str, error: type = WorldError) -> None:
+        self.file, self.item, self.error = file, item, error
+        if not isinstance(table, dict):
+            raise self.fail(f"expected a table, got {type(table).__name__}")
+        self.table = table
+
+    def fail(self, message: str, field: str | None = None, suggestion: str | None = None):
+        return self.error(
+            message, file=self.file, item=self.item, field=field, suggestion=suggestion
+        )
+
+    def check_keys(self, allowed: set[str]) -> None:
+        for key in self.table:
+            if key not in allowed:
+                raise self.fail(
+                    f"unknown field; allowed: {', '.join(sorted(allowed))}",
+                    field=key,
+                    suggestion=suggest(key, allowed),
+                )
+
+    def text(self, key: str, default: str | None = None) -> str:
+        if key not in self.table:
+            if default is not None:
+                return default
+            raise self.fail("missing required field", field=key)
+        val = self.table[key]
+        if not isinstance(val, str) or not val.strip():
+            raise self.fail(f"expected a non-empty string, got {val!r}", field=key)
+        return val
+
+    def text_list(self, key: str) -> list[str]:
+        val = self.table.get(key)
+        if not isinstance(val, list) or not all(isinstance(v, str) for v in val):
+            raise self.fail(f"expected a list of strings, got {val!r}", field=key)
+        return val
+
+    def number(
+        self, key: str, *, lo: float = -np.inf, hi: float = np.inf, lo_open: bool = False
+    ) -> float:
+        """A sourced number: ``{value = X, source = "..."}`` or ``{..., assumption = "..."}``."""
+        if key not in self.table:
+            raise self.fail("missing required field", field=key)
+        return self.sourced(self.table[key], key, lo=lo, hi=hi, lo_open=lo_open)
+
+    def sourced(
+        self, val: Any, key: str, *, lo: float = -np.inf, hi: float = np.inf,
+        lo_open: bool = False, extra: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> float:
+        hint = "write it as {value = X, source = \"...\"} or {value = X, assumption = \"why\"}"
+        if not isinstance(val, dict):
+            raise self.fail(f"a bare number has no provenance; {hint}", field=key)
+        bad = set(val) - {"value", "source", "assumption", "unit", *extra}
+        if bad:
+            raise self.fail(f"unknown keys {sorted(bad)} in sourced number", field=key)
+        if "value" not in val:
+            raise self.fail(f"sourced number without 'value'; {hint}", field=key)
+        prov = [val.get(k) for k in ("source", "assumption") if k in val]
+        if not prov or not all(isinstance(p, str) and p.strip() for p in prov):
+            raise self.fail(f"number without a 'source' or an 'assumption'; {hint}", field=key)
+        return self.check_range(val["value"], key, lo=lo, hi=hi, lo_open=lo_open)
+
+    def check_range(
+        self, v: Any, key: str, *, lo: float, hi: float, lo_open: bool = False
+    ) -> float:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
+            raise self.fail(f"expected a number, got {v!r}", field=key)
+        if v < lo or v > hi or (lo_open and v == lo):
+            left = "(" if lo_open else "["
+            raise self.fail(f"value {v} out of range {left}{lo}, {hi}]", field=key)
+        return float(v)
+
+
+def _unique(ids: list[tuple[str, str]], file: Path) -> None:
+    seen: dict[str, str] = {}
+    for kind, a in ids:
+        if a in seen:
+            raise WorldError(
+                f"duplicate id (already used by a {seen[a]})", file=file, item=f"{kind} '{a}'"
+            )
+        seen[a] = kind
+
+
+def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
+    """Load and validate a world file.
+
+    Parameters
+    ----------
+    ref : str or Path
+        A shipped world's name (e.g. ``"central_asia_2021"``) or a path to a TOML file.
+    relative_to : Path, optional
+        Directory against which a relative path is resolved (a scenario's folder).
+
+    Returns
+    -------
+    World
+
+    Raises
+    ------
+    WorldError
+        On unknown references, shares or sensitivities that do not sum to 1, values out of
+        range, duplicate ids, unknown fields or numbers without a source.
+    """
+    path = resolve_world_path(ref, relative_to=relative_to)
+    data = read_toml(path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    top = _Reader(data, file=path, item="world file")
+    top.check_keys({"world", "powers", "states", "factions", "institutions", "ties", "links"})
+    for sec in ("world", "powers", "states", "factions"):
+        if sec not in data:
+            raise WorldError(f"missing required section [{sec}]", file=path)
+
+    head = _Reader(data["world"], file=path, item="[world]")
+    head.check_keys(
+        {"name", "title", "description", "as_of", "channels", "balance", "corridor_power"}
+    )
+    name = head.text("name")
+    channels = tuple(head.text_list("channels"))
+    if not channels or len(set(channels)) != len(channels):
+        raise head.fail("channels must be a non-empty list of distinct names", field="channels")
+    as_of = head.table.get("as_of")
+    if as_of is not None and not isinstance(as_of, date):
+        raise head.fail(f"expected a TOML date (YYYY-MM-DD), got {as_of!r}", field="as_of")
+
+    def tables(sec: str) -> list[Any]:
+        val = data.get(sec, [])
+        if not isinstance(val, list):
+            raise WorldError(f"[[{sec}]] must be an array of tables", file=path, item=sec)
+        return val
+
+    powers: list[Power] = []
+    for k, t in enumerate(tables("powers")):
+        r = _Reader(t, file=path, item=f"power #{k + 1}")
+        r.check_keys({"id", "name", "reputation"})
+        pid = r.text("id")
+        r.item = f"power '{pid}'"
+        powers.append(
+            Power(id=pid, name=r.text("name"), reputation=r.number("reputation", lo=0, hi=1))
+        )
+    if not powers:
+        raise WorldError("a world needs at least one power", file=path, item="[[powers]]")
+    power_ids = [p.id for p in powers]
+
+    states: list[State] = []
+    for k, t in enumerate(tables("states")):
+        r = _Reader(t, file=path, item=f"state #{k + 1}")
+        r.check_keys(
+            {"id", "name", "population", "gdp", "corridor_km", "autonomy", "position"}
+        )
+        sid = r.text("id")
+        r.item = f"state '{sid}'"
+        pos = None
+        if "position" in r.table:
+            p = r.table["position"]
+            if not isinstance(p, dict) or not {"lon", "lat"} <= set(p) or not any(
+                isinstance(p.get(k), str) for k in ("source", "assumption")
+            ):
+                raise r.fail(
+                    'expected {lon = .., lat = .., source = "..."}', field="position"
+                )
+            pos = (
+                r.check_range(p["lon"], "position.lon", lo=-180, hi=180),
+                r.check_range(p["lat"], "position.lat", lo=-90, hi=90),
+            )
+        states.append(
+            State(
+                id=sid,
+                name=r.text("name"),
+                population=r.number("population", lo=0, lo_open=True),
+                gdp=r.number("gdp", lo=0, lo_open=True),
+                corridor_km=r.number("corridor_km", lo=0),
+                autonomy=r.number("autonomy", lo=0, lo_open=True),
+                position=pos,
+            )
+        )
+    state_ids = [s.id for s in states]
+
+    factions: list[Faction] = []
+    for k, t in enumerate(tables("factions")):
+        r = _Reader(t, file=path, item=f"faction #{k + 1}")
+        r.check_keys(
+            {"id", "name", "state", "share", "susceptibility", "legitimacy", "sensitivity",
+             "anchor"}
+        )
+        fid = r.text("id")
+        r.item = f"faction '{fid}'"
+        st = r.text("state", default=fid.split(".", 1)[0])
+        if "." not in fid or fid.split(".", 1)[0] != st:
+            raise r.fail(f"faction ids are STATE.name with the state's id first, e.g. "
+                         f"'{st}.{fid.rsplit('.', 1)[-1]}'", field="id")
+        if st not in state_ids:
+            raise r.fail(f"unknown state '{st}'", field="state", suggestion=suggest(st, state_ids))
+        sens = _channel_map(r, "sensitivity", channels)
+        if abs(sum(sens.values()) - 1.0) > SUM_TOL:
+            raise r.fail(
+                f"sensitivities must sum to 1, they sum to {sum(sens.values()):.6g}",
+                field="sensitivity",
+            )
+        anchor = _power_map(r, "anchor", power_ids)
+        if sum(anchor.values()) > 1.0 + SUM_TOL:
+            raise r.fail(
+                f"anchor scores must sum to at most 1 (the rest is autonomy), "
+                f"they sum to {sum(anchor.values()):.6g}",
+                field="anchor",
+            )
+        factions.append(
+            Faction(
+                id=fid,
+                name=r.text("name"),
+                state=st,
+                share=r.number("share", lo=0, hi=1),
+                susceptibility=r.number("susceptibility", lo=0, hi=1),
+                legitimacy=r.number("legitimacy", lo=0, hi=1),
+                sensitivity=sens,
+                anchor=anchor,
+            )
+        )
+    faction_ids = [f.id for f in factions]
+
+    institutions: list[Institution] = []
+    for k, t in enumerate(tables("institutions")):
+        r = _Reader(t, file=path, item=f"institution #{k + 1}")
+        r.check_keys(
+            {"id", "name", "leader", "channel", "members", "other_members", "members_source",
+             "credibility"}
+        )
+        iid = r.text("id")
+        r.item = f"institution '{iid}'"
+        leader = r.text("leader")
+        if leader not in power_ids:
+            raise r.fail(
+                f"unknown power '{leader}'", field="leader", suggestion=suggest(leader, power_ids)
+            )
+        chan = r.text("channel")
+        if chan not in channels:
+            raise r.fail(
+                f"unknown channel '{chan}'; channels: {', '.join(channels)}",
+                field="channel", suggestion=suggest(chan, channels),
+            )
+        members = r.text_list("members")
+        for m in members:
+            if m not in state_ids and m not in power_ids:
+                raise r.fail(
+                    f"unknown member '{m}' (members must be powers or states of this world; "
+                    "list others under other_members)",
+                    field="members", suggestion=suggest(m, state_ids + power_ids),
+                )
+        if len(set(members)) != len(members):
+            raise r.fail("duplicate member", field="members")
+        r.text("members_source")
+        institutions.append(
+            Institution(
+                id=iid, name=r.text("name"), leader=leader, channel=chan,
+                members=tuple(members), credibility=r.number("credibility", lo=0, hi=1),
+            )
+        )
+
+    _unique(
+        [("power", p.id) for p in powers] + [("state", s.id) for s in states]
+        + [("faction", f.id) for f in factions] + [("institution", i.id) for i in institutions],
+        path,
+    )
+    for s in states:
+        own = [f.share for f in factions if f.state == s.id]
+        if not own:
+            raise WorldError("state has no factions", file=path, item=f"state '{s.id}'")
+        if abs(sum(own) - 1.0) > SUM_TOL:
+            raise WorldError(
+                f"power shares of its factions must sum to 1, they sum to {sum(own):.6g}",
+                file=path, item=f"state '{s.id}'", field="share",
+            )
+
+    ties: dict[tuple[str, str], dict[str, float]] = {}
+    for k, t in enumerate(tables("ties")):
+        r = _Reader(t, file=path, item=f"tie #{k + 1}")
+        r.check_keys({"state", "power", *channels})
+        st, pw = r.text("state"), r.text("power")
+        if st not in state_ids:
+            raise r.fail(f"unknown state '{st}'", field="state", suggestion=suggest(st, state_ids))
+        if pw not in power_ids:
+            raise r.fail(f"unknown power '{pw}'", field="power", suggestion=suggest(pw, power_ids))
+        r.item = f"tie {st}-{pw}"
+        if (st, pw) in ties:
+            raise r.fail("duplicate tie for this state and power")
+        ties[(st, pw)] = {c: r.number(c, lo=0, hi=1) for c in channels if c in r.table}
+
+    links: list[tuple[str, str, float]] = []
+    for k, t in enumerate(tables("links")):
+        r = _Reader(t, file=path, item=f"link #{k + 1}")
+        r.check_keys({"from", "to", "weight"})
+        a, b = r.text("from"), r.text("to")
+        for fld, v in (("from", a), ("to", b)):
+            if v not in faction_ids:
+                raise r.fail(
+                    f"unknown faction '{v}'", field=fld, suggestion=suggest(v, faction_ids)
+                )
+        if a == b:
+            raise r.fail("a faction cannot link to itself", field="to")
+        links.append((a, b, r.number("weight", lo=0)))
+
+    bal = head.text_list("balance") if "balance" in head.table else power_ids[:2]
+    if len(bal) != 2 or any(b not in power_ids for b in bal):
+        bad = next((b for b in bal if b not in power_ids), None)
+        raise head.fail(
+            "balance must name two powers of this world", field="balance",
+            suggestion=suggest(bad, power_ids),
+        )
+    corridor = head.text("corridor_power", default=power_ids[-1])
+    if corridor not in power_ids:
+        raise head.fail(
+            f"unknown power '{corridor}'", field="corridor_power",
+            suggestion=suggest(corridor, power_ids),
+        )
+    return World(
+        name=name, title=head.text("title", default=name), path=str(path), sha256=sha,
+        as_of=as_of, channels=channels, balance=(bal[0], bal[1]), corridor_power=corridor,
+        powers=tuple(powers), states=tuple(states), factions=tuple(factions),
+        institutions=tuple(institutions), links=tuple(links), ties=ties,
+    )
+
+
+def _channel_map(r: _Reader, key: str, channels: tuple[str, ...]) -> dict[str, float]:
+    val = r.table.get(key)
+    if not isinstance(val, dict):
+        raise r.fail(f"expected a table of channel weights {{{', '.join(channels)}}}", field=key)
+    if not (isinstance(val.get("source"), str) or isinstance(val.get("assumption"), str)):
+        raise r.fail("channel weights without a 'source' or an 'assumption'", field=key)
+    out = {}
+    for k, v in val.items():
+        if k in ("source", "assumption"):
+            continue
+        if k not in channels:
+            raise r.fail(
+                f"unknown channel '{k}'", field=f"{key}.{k}", suggestion=suggest(k, channels)
+            )
+        out[k] = r.check_range(v, f"{key}.{k}", lo=0, hi=1)
+    return {c: out.get(c, 0.0) for c in channels}
+
+
+def _power_map(r: _Reader, key: str, power_ids: list[str]) -> dict[str, float]:
+    val = r.table.get(key)
+    if not isinstance(val, dict):
+        raise r.fail("expected a table of scores per power", field=key)
+    if not (isinstance(val.get("source"), str) or isinstance(val.get("assumption"), str)):
+        raise r.fail("scores without a 'source' or an 'assumption'", field=key)
+    out = {}
+    for k, v in val.items():
+        if k in ("source", "assumption"):
+            continue
+        if k not in power_ids:
+            raise r.fail(
+                f"unknown power '{k}'", field=f"{key}.{k}", suggestion=suggest(k, power_ids)
+            )
+        out[k] = r.check_range(v, f"{key}.{k}", lo=0, hi=1)
+    return out

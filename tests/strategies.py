@@ -1,0 +1,120 @@
+"""Hypothesis strategies: valid event sequences built from the event kinds' field specs."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+
+from influence_sim.events import EVENT_KINDS, QUANTITIES, Number, Ref, RefList, Scores, Text
+from influence_sim.params import parameters
+from influence_sim.world import World
+
+START = date(2022, 1, 1)
+
+
+@st.composite
+def numbers(draw: st.DrawFn, spec: Number | Scores) -> Any:
+    """A constant or a distribution inside the field's range."""
+    lo, hi = max(spec.lo, -1.0), min(spec.hi, 30.0)
+    kind = draw(st.sampled_from(["const", "const", "uniform", "normal", "triangular", "beta"]))
+    val = st.floats(lo, hi, allow_nan=False)
+    if kind == "const":
+        return draw(val)
+    if kind == "uniform":
+        a, b = sorted((draw(val), draw(val)))
+        return {"dist": "uniform", "low": a, "high": b}
+    if kind == "normal":
+        return {"dist": "normal", "mean": draw(val), "sd": draw(st.floats(0, hi - lo))}
+    if kind == "triangular":
+        a, m, b = sorted((draw(val), draw(val), draw(val)))
+        return {"dist": "triangular", "low": a, "mode": m, "high": b}
+    if lo < 0 or hi > 1:
+        return draw(val)
+    return {"dist": "beta", "a": draw(st.floats(0.5, 5)), "b": draw(st.floats(0.5, 5))}
+
+
+def _faction_in(draw: st.DrawFn, world: World, state: str | None = None) -> str:
+    ids = [f.id for f in world.factions if state is None or f.state == state]
+    return draw(st.sampled_from(ids))
+
+
+@st.composite
+def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> list[dict]:
+    """A list of valid [[events]] tables for ``world`` over ``steps`` days from START."""
+    events: list[dict] = []
+    n = draw(st.integers(0, n_max))
+    for k in range(n):
+        kind = draw(st.sampled_from(sorted(EVENT_KINDS)))
+        day = draw(st.integers(0, steps - 1))
+        ev: dict[str, Any] = {"id": f"e{k}", "kind": kind, "date": START + timedelta(days=day),
+                              "source": "hypothesis"}
+        if draw(st.booleans()):
+            ev["probability"] = draw(st.floats(0, 1))
+        if draw(st.booleans()):
+            ev["jitter"] = draw(st.integers(0, 5))
+        cls = EVENT_KINDS[kind]
+        state = draw(st.sampled_from(world.state_ids))
+        if kind == "withdrawal":
+            ivs = [e["id"] for e in events if e["kind"] == "intervention" and e["date"] <= ev["date"]]
+            if not ivs:
+                continue
+            ev["intervention"] = draw(st.sampled_from(ivs))
+        elif kind in ("set", "shift"):
+            names = [p for p, v in parameters().items() if v.numeric] + list(QUANTITIES)
+            name = draw(st.sampled_from(names))
+            ev["param"] = name
+            if name in QUANTITIES:
+                qkind, lo, hi = QUANTITIES[name]
+                ev["actor"] = draw(st.sampled_from(world.kinds[qkind]))
+            else:
+                lo, hi = parameters()[name].low, min(parameters()[name].high, 2.0)
+            span = hi - lo
+            ev["value"] = draw(st.floats(-span, span) if kind == "shift" else st.floats(lo, hi))
+        else:
+            for name, spec in cls.fields.items():
+                if isinstance(spec, Number):
+                    if spec.required or draw(st.booleans()):
+                        ev[name] = draw(numbers(spec))
+                elif isinstance(spec, Ref) and (spec.required or draw(st.booleans())):
+                    if spec.kind == "faction":
+                        ev[name] = _faction_in(draw, world, state)
+                    elif spec.kind == "state":
+                        ev[name] = state
+                    elif spec.kind == "channel":
+                        ev[name] = draw(st.sampled_from(world.channels))
+                    else:
+                        ev[name] = draw(st.sampled_from(world.kinds[spec.kind]))
+                elif isinstance(spec, RefList):
+                    ev[name] = draw(st.lists(st.sampled_from(world.institution_ids),
+                                             max_size=2, unique=True))
+                elif isinstance(spec, Scores) and draw(st.booleans()):
+                    ev[name] = {p: draw(st.floats(0, 1 / len(world.powers)))
+                                for p in world.power_ids}
+                elif isinstance(spec, Text):
+                    pass
+            if kind == "intervention":
+                ev["state"] = world.factions[world.index[ev["backs"]]].state
+            if kind == "purge" and ev["from"] == ev["to"]:
+                continue
+            if kind == "leadership_change":
+                if ev.get("to") == ev["faction"]:
+                    ev.pop("to")
+                if "to" not in ev:
+                    ev.pop("share", None)
+                    ev.pop("legitimacy", None)
+            if kind == "statement" and "institution" not in ev:
+                ev.pop("credibility", None)
+        if draw(st.booleans()):
+            f = _faction_in(draw, world)
+            ev["when"] = {"measure": "share", "actor": f, "op": draw(st.sampled_from([">", "<"])),
+                          "value": draw(st.floats(0, 1))}
+        events.append(ev)
+    return events
+
+
+def scenario_dict(events: list[dict], steps: int, world: str = "central_asia_2021",
+                  **params: Any) -> dict:
+    return {"scenario": {"name": "hyp", "world": world, "start": START, "step": "1d",
+                         "steps": steps}, "params": params, "events": events}
