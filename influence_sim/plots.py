@@ -17,7 +17,12 @@ __all__ = ["POWER_COLORS", "balance_panels", "fan_chart"]
 
 #: One colour per power, the same in every figure (Okabe–Ito, colour-blind safe).
 POWER_COLORS = {"RU": "#D55E00", "CN": "#0072B2"}
-SCENARIO_COLORS = ["#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000", "#999999"]
+#: Counterfactual lines: distinct hues (none of them the powers' or the baseline's), cycling
+#: through line styles past eight scenarios.
+SCENARIO_COLORS = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#882255", "#44AA99",
+                   "#999933", "#AA4499"]
+SCENARIO_STYLES = ["-", "--", ":"]
+BASELINE_COLOR = "#222222"
 
 
 def _series(result, measure: str, actor: str, power: str | None = None) -> np.ndarray:
@@ -29,8 +34,8 @@ def _series(result, measure: str, actor: str, power: str | None = None) -> np.nd
 
 
 def fan_chart(result, measure: str = "balance", actor: str = "KZ", *, power: str | None = None,
-              ax: Axes | None = None, color: str = "#555555", label: str | None = None,
-              bands: bool = True) -> Axes:
+              ax: Axes | None = None, color: str = BASELINE_COLOR, label: str | None = None,
+              bands: bool = True, linestyle: str = "-") -> Axes:
     """Median of a measure across replicates, with 50% and 90% bands.
 
     Parameters
@@ -41,8 +46,8 @@ def fan_chart(result, measure: str = "balance", actor: str = "KZ", *, power: str
         Which series (power only for per-power measures such as ``alignment``).
     ax : matplotlib Axes, optional
         Where to draw; a new figure's Axes when None.
-    color, label : str
-        Line colour and legend label (default: the scenario name).
+    color, label, linestyle : str
+        Line colour, legend label (default: the scenario name) and line style.
     bands : bool
         Draw the 50% and 90% bands.
     """
@@ -54,7 +59,7 @@ def fan_chart(result, measure: str = "balance", actor: str = "KZ", *, power: str
     if bands:
         ax.fill_between(x, q05, q95, color=color, alpha=0.15, lw=0, label="90% band")
         ax.fill_between(x, q25, q75, color=color, alpha=0.3, lw=0, label="50% band")
-    ax.plot(x, q50, color=color, lw=1.6, label=label or result.scenario.name)
+    ax.plot(x, q50, color=color, lw=1.6, ls=linestyle, label=label or result.scenario.name)
     ax.set_ylabel(f"{measure} {actor}" + (f" {power}" if power else ""))
     return ax
 
@@ -69,9 +74,12 @@ def balance_panels(base, others: Sequence = (), *, ncols: int = 3) -> Figure:
     for ax, actor in zip(axes, actors, strict=False):
         fan_chart(base, "balance", actor, ax=ax, label=f"{base.scenario.name} (baseline)")
         for k, other in enumerate(others):
-            fan_chart(other, "balance", actor, ax=ax, bands=False,
-                      color=SCENARIO_COLORS[k % len(SCENARIO_COLORS)])
-        ax.axhline(0, color="black", lw=0.6)
+            n = len(SCENARIO_COLORS)
+            fan_chart(other, "balance", actor, ax=ax, bands=False, color=SCENARIO_COLORS[k % n],
+                      linestyle=SCENARIO_STYLES[(k // n) % len(SCENARIO_STYLES)])
+        lo, hi = ax.get_ylim()
+        if lo < 0 < hi:  # mark parity only where it is in range, not squashing the panel
+            ax.axhline(0, color="black", lw=0.6)
         name = next((s.name for s in w.states if s.id == actor), "Region (weighted)")
         ax.set_title(f"{name} ({actor})" if actor != "region" else name, fontsize=10)
         ax.set_ylabel(f"balance {'−'.join(w.balance)}")
@@ -82,5 +90,6 @@ def balance_panels(base, others: Sequence = (), *, ncols: int = 3) -> Figure:
     fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)),
                fontsize=8, frameon=False)
     fig.suptitle(f"{base.scenario.title}\nmedian across {len(base.replicates)} paired "
-                 "replicates; baseline with 50% and 90% bands", fontsize=10)
+                 "replicates; baseline with 50% and 90% bands; panels have their own scales",
+                 fontsize=10)
     return fig
