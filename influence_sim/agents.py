@@ -91,8 +91,9 @@ class FactionAgent(_View):
     @property
     def scores(self) -> dict[str, float]:
         """Current score toward each power."""
-        return dict(zip(self.model.world.power_ids, self.ens.x[0, self.index].tolist(),
-                        strict=True))
+        return dict(
+            zip(self.model.world.power_ids, self.ens.x[0, self.index].tolist(), strict=True)
+        )
 
     @property
     def share(self) -> float:
@@ -123,8 +124,14 @@ class InstitutionAgent(_View):
 
     kind = "institution"
 
-    def __init__(self, model: InfluenceModel, actor_id: str, name: str, leader: PowerAgent,
-                 members: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        model: InfluenceModel,
+        actor_id: str,
+        name: str,
+        leader: PowerAgent,
+        members: tuple[str, ...],
+    ) -> None:
         super().__init__(model, actor_id, name)
         self.leader, self.members = leader, members
 

@@ -73,8 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("baseline", metavar="BASELINE", help="baseline scenario TOML file")
     p.add_argument("others", nargs="+", metavar="SCENARIO", help="counterfactual scenario files")
-    p.add_argument("--at", type=_date, action="append", default=[], metavar="DATE",
-                   help="also compare at this date (YYYY-MM-DD; repeatable)")
+    p.add_argument(
+        "--at",
+        type=_date,
+        action="append",
+        default=[],
+        metavar="DATE",
+        help="also compare at this date (YYYY-MM-DD; repeatable)",
+    )
     _run_options(p)
 
     sub.add_parser("params", help="list the documented parameters with defaults and ranges")
@@ -82,15 +88,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--replicates", "-n", type=_positive, default=100,
-                   help="number of Monte Carlo replicates (default 100)")
-    p.add_argument("--seed", type=_seed, default=20220105,
-                   help="root seed (default 20220105); the same seed gives the same results")
+    p.add_argument(
+        "--replicates",
+        "-n",
+        type=_positive,
+        default=100,
+        help="number of Monte Carlo replicates (default 100)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_seed,
+        default=20220105,
+        help="root seed (default 20220105); the same seed gives the same results",
+    )
     p.add_argument("--out", type=Path, default=None, help="directory to write results to")
-    p.add_argument("--every", type=_positive, default=1,
-                   help="record every N steps (default 1; the last step is always recorded)")
-    p.add_argument("--factions", action="store_true",
-                   help="also record every faction's scores (measure 'score')")
+    p.add_argument(
+        "--every",
+        type=_positive,
+        default=1,
+        help="record every N steps (default 1; the last step is always recorded)",
+    )
+    p.add_argument(
+        "--factions",
+        action="store_true",
+        help="also record every faction's scores (measure 'score')",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
 
@@ -113,8 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("influence-sim: interrupted", file=sys.stderr)
         return 130
     except Exception:
-        print("influence-sim: internal error (please report it with the traceback below)",
-              file=sys.stderr)
+        print(
+            "influence-sim: internal error (please report it with the traceback below)",
+            file=sys.stderr,
+        )
         traceback.print_exc()
         return 1
 
@@ -136,24 +160,30 @@ def _validate(paths: list[str]) -> int:
     import tomllib
 
     from .scenario import load_scenario
-    from .world import load_world
+    from .world import WORLD_SECTIONS, load_world
 
     for raw in paths:
         path = Path(raw)
         if not path.is_file():
             raise _InputError(f"{path}: file not found")
         try:
-            is_world = "world" in tomllib.loads(path.read_text("utf-8"))
+            top = tomllib.loads(path.read_text("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            is_world = False  # the loader reports the syntax error
+            top = {}  # the scenario loader reports the syntax error
+        # a file with [scenario] is a scenario; otherwise any world section makes it a world
+        is_world = "scenario" not in top and bool(set(top) & WORLD_SECTIONS)
         if is_world:
             w = load_world(path)
-            print(f"{path}: ok (world '{w.name}': {len(w.powers)} powers, {len(w.states)} "
-                  f"states, {len(w.factions)} factions, {len(w.institutions)} institutions)")
+            print(
+                f"{path}: ok (world '{w.name}': {len(w.powers)} powers, {len(w.states)} "
+                f"states, {len(w.factions)} factions, {len(w.institutions)} institutions)"
+            )
         else:
             s = load_scenario(path)
-            print(f"{path}: ok (scenario '{s.name}': {len(s.events)} events, {s.steps} steps "
-                  f"of {s.step_days} day(s) from {s.start}, world '{s.world.name}')")
+            print(
+                f"{path}: ok (scenario '{s.name}': {len(s.events)} events, {s.steps} steps "
+                f"of {s.step_days} day(s) from {s.start}, world '{s.world.name}')"
+            )
     return 0
 
 
@@ -162,23 +192,33 @@ def _simulate(path: str, args: argparse.Namespace, desc: str | None = None):
     from .simulate import simulate
 
     scen = load_scenario(path)
-    return simulate(scen, replicates=args.replicates, rng=args.seed, every=args.every,
-                    factions=args.factions, progress=None if args.quiet else (desc or scen.name))
+    return simulate(
+        scen,
+        replicates=args.replicates,
+        rng=args.seed,
+        every=args.every,
+        factions=args.factions,
+        progress=None if args.quiet else (desc or scen.name),
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
     result = _simulate(args.scenario, args)
     s = result.scenario
-    print(f"{s.title}\n{s.name}: {len(result.replicates)} replicates, seed {args.seed}, "
-          f"{s.start} to {s.end} ({s.steps} steps of {s.step_days} day(s))\n")
+    print(
+        f"{s.title}\n{s.name}: {len(result.replicates)} replicates, seed {args.seed}, "
+        f"{s.start} to {s.end} ({s.steps} steps of {s.step_days} day(s))\n"
+    )
     print("Final alignment and balance per state: median [90% interval] across replicates")
     print(result.overview().to_string())
     rates = result.firing_rates()
     partial = rates[(rates > 0) & (rates < 1)]
     never = rates[rates == 0]
     if len(partial):
-        print("\nEvents that fired in only some replicates: "
-              + ", ".join(f"{k} ({v:.0%})" for k, v in partial.items()))
+        print(
+            "\nEvents that fired in only some replicates: "
+            + ", ".join(f"{k} ({v:.0%})" for k, v in partial.items())
+        )
     if len(never):
         print("Events that never fired: " + ", ".join(never.index))
     if args.out is not None:
@@ -197,8 +237,10 @@ def _counterfactuals(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         raise _InputError("scenario names must be distinct; got " + ", ".join(names))
     s = base.scenario
-    print(f"\nBaseline {s.name}: {len(base.replicates)} replicates, seed {args.seed}, "
-          f"horizon {s.end}\n")
+    print(
+        f"\nBaseline {s.name}: {len(base.replicates)} replicates, seed {args.seed}, "
+        f"horizon {s.end}\n"
+    )
     print("Baseline: final alignment and balance per state, median [90% interval]")
     print(base.overview().to_string())
     try:
@@ -206,10 +248,15 @@ def _counterfactuals(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise _InputError(str(exc)) from None
     for when, part in diffs.groupby("date", sort=True):
-        print(f"\nCounterfactual minus baseline: balance ({'-'.join(s.world.balance)}) on "
-              f"{when}, paired by replicate: mean [90% interval of the differences]")
-        print(part.pivot(index="scenario", columns="actor", values="text")
-              .reindex(columns=[*s.world.state_ids, "region"]).to_string())
+        print(
+            f"\nCounterfactual minus baseline: balance ({'-'.join(s.world.balance)}) on "
+            f"{when}, paired by replicate: mean [90% interval of the differences]"
+        )
+        print(
+            part.pivot(index="scenario", columns="actor", values="text")
+            .reindex(columns=[*s.world.state_ids, "region"])
+            .to_string()
+        )
     if args.out is not None:
         out = Path(args.out)
         for res in (base, *others):
@@ -217,8 +264,10 @@ def _counterfactuals(args: argparse.Namespace) -> int:
         with atomic_file(out / "differences.csv") as tmp:
             diffs.drop(columns="text").to_csv(tmp, index=False)
         figs = _figures(base, others, out / "figures")
-        print(f"\nWrote {out}/: one run directory per scenario, differences.csv, "
-              f"figures/ ({', '.join(f.name for f in figs)})")
+        print(
+            f"\nWrote {out}/: one run directory per scenario, differences.csv, "
+            f"figures/ ({', '.join(f.name for f in figs)})"
+        )
     return 0
 
 

@@ -16,10 +16,12 @@ import pandas as pd
 __all__ = ["paired_differences"]
 
 
-def paired_differences(base, others: Sequence, *, measure: str = "balance",
-                       at: Sequence[date] = (), q: float = 0.90) -> pd.DataFrame:
-    """Paired differences (counterfactual minus baseline) per actor, at the horizon and at
-    the requested dates.
+def paired_differences(
+    base, others: Sequence, *, measure: str = "balance", at: Sequence[date] = (), q: float = 0.90
+) -> pd.DataFrame:
+    """Paired differences (counterfactual minus baseline) per actor and date.
+
+    Differences are taken at the horizon and at the requested dates.
 
     Parameters
     ----------
@@ -37,19 +39,24 @@ def paired_differences(base, others: Sequence, *, measure: str = "balance",
     Returns
     -------
     pandas.DataFrame
-        One row per scenario, date and actor: ``mean``, ``lo``, ``hi`` (the central ``q`` interval of
-        the per-replicate differences, i.e. their spread, not a confidence interval of the
-        mean), ``positive`` (share of replicates with a positive difference) and ``text``.
+        One row per scenario, date and actor: ``mean``, ``lo``, ``hi`` (the central ``q``
+        interval of the per-replicate differences, i.e. their spread, not a confidence
+        interval of the mean), ``positive`` (share of replicates with a positive difference)
+        and ``text``.
     """
     rows = []
     actors, _ = base.labels(measure)
     positions = [base.date_index(d) for d in at] + [len(base.steps) - 1]
     for other in others:
-        if not np.array_equal(other.replicates, base.replicates) or (
-                other.seed.entropy != base.seed.entropy) or not np.array_equal(
-                other.dates, base.dates):
-            raise ValueError(f"{other.scenario.name}: not paired with the baseline "
-                             "(different replicate ids, seed or calendar)")
+        if (
+            not np.array_equal(other.replicates, base.replicates)
+            or (other.seed.entropy != base.seed.entropy)
+            or not np.array_equal(other.dates, base.dates)
+        ):
+            raise ValueError(
+                f"{other.scenario.name}: not paired with the baseline "
+                "(different replicate ids, seed or calendar)"
+            )
         for pos in positions:
             rows += _rows(base, other, measure, actors, pos, q)
     return pd.DataFrame(rows)
@@ -61,12 +68,20 @@ def _rows(base, other, measure, actors, pos, q):
     diff = diff.reshape(len(base.replicates), -1)
     when = str(base.dates[pos])
     for j, actor in enumerate(actors):
-            d = diff[:, j]
-            lo, hi = np.quantile(d, [(1 - q) / 2, 1 - (1 - q) / 2])
-            mean = float(d.mean())
-            rows.append({"scenario": other.scenario.name, "date": when, "measure": measure,
-                         "actor": actor,
-                         "mean": mean, "lo": float(lo), "hi": float(hi),
-                         "positive": float((d > 0).mean()),
-                         "text": f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]"})
+        d = diff[:, j]
+        lo, hi = np.quantile(d, [(1 - q) / 2, 1 - (1 - q) / 2])
+        mean = float(d.mean())
+        rows.append(
+            {
+                "scenario": other.scenario.name,
+                "date": when,
+                "measure": measure,
+                "actor": actor,
+                "mean": mean,
+                "lo": float(lo),
+                "hi": float(hi),
+                "positive": float((d > 0).mean()),
+                "text": f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]",
+            }
+        )
     return rows

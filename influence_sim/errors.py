@@ -71,9 +71,7 @@ class ScenarioError(ValueError):
             text += f" (did you mean '{self.suggestion}'?)"
         return text
 
-    def located(
-        self, *, file: str | Path | None = None, item: str | None = None
-    ) -> ScenarioError:
+    def located(self, *, file: str | Path | None = None, item: str | None = None) -> ScenarioError:
         """Return a copy that fills in the file and item where they are still unknown."""
         return type(self)(
             self.message,

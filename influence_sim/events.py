@@ -46,8 +46,10 @@ class Number:
 
 @dataclass(frozen=True)
 class Ref:
-    """A reference to an actor of one kind (``power``, ``state``, ``faction``,
-    ``institution``), to a channel, or to another event (``intervention``).
+    """A reference to an actor, a channel or another event.
+
+    ``kind`` is ``power``, ``state``, ``faction``, ``institution``, ``channel`` or
+    ``intervention`` (the id of an intervention event).
     """
 
     kind: str
@@ -108,6 +110,7 @@ class Distribution:
 
     @property
     def constant(self) -> bool:
+        """Whether this is a constant (no draw)."""
         return self.dist == "const"
 
     def draw(self, gen: np.random.Generator) -> float:
@@ -133,7 +136,9 @@ class Distribution:
         """The distribution's mean (before clipping), used for reporting."""
         a = self.args
         return {
-            "const": lambda: a[0], "normal": lambda: a[0], "uniform": lambda: (a[0] + a[1]) / 2,
+            "const": lambda: a[0],
+            "normal": lambda: a[0],
+            "uniform": lambda: (a[0] + a[1]) / 2,
             "triangular": lambda: sum(a) / 3,
             "beta": lambda: a[2] + (a[3] - a[2]) * a[0] / (a[0] + a[1]),
         }[self.dist]()
@@ -151,11 +156,15 @@ def parse_number(val: Any, spec: Number, fail) -> Distribution:
     if not isinstance(val, dict):
         raise fail(f"expected a number or a distribution table, got {val!r}")
     kind = val.get("dist")
-    if kind not in DISTRIBUTIONS:
+    if kind is None:
         raise fail(
-            f"unknown distribution {kind!r}; known: {', '.join(DISTRIBUTIONS)}",
-        ) if kind is not None else fail(
             "distribution table without 'dist' (e.g. {dist = \"normal\", mean = 0.1, sd = 0.02})"
+        )
+    if not isinstance(kind, str) or kind not in DISTRIBUTIONS:
+        hint = suggest(kind, DISTRIBUTIONS)
+        raise fail(
+            f"unknown distribution {kind!r}; known: {', '.join(DISTRIBUTIONS)}"
+            + (f"; did you mean '{hint}'?" if hint else "")
         )
     names = DISTRIBUTIONS[kind]
     given = {k: v for k, v in val.items() if k != "dist"}
@@ -188,19 +197,25 @@ def parse_number(val: Any, spec: Number, fail) -> Distribution:
         if not args[0] <= args[1] <= args[2]:
             raise fail(f"triangular needs low <= mode <= high, got {args}")
     else:
-        args = (float(given["a"]), float(given["b"]),
-                float(given.get("low", max(lo, 0.0))), float(given.get("high", min(hi, 1.0))))
+        args = (
+            float(given["a"]),
+            float(given["b"]),
+            float(given.get("low", max(lo, 0.0))),
+            float(given.get("high", min(hi, 1.0))),
+        )
         if args[0] <= 0 or args[1] <= 0:
             raise fail(f"beta needs a > 0 and b > 0, got a={args[0]}, b={args[1]}")
         if args[2] > args[3]:
             raise fail(f"beta needs low <= high, got {args[2]} > {args[3]}")
     if kind != "normal":
-        support = (args[0], args[1]) if kind == "uniform" else (
-            (args[0], args[2]) if kind == "triangular" else (args[2], args[3]))
+        support = (
+            (args[0], args[1])
+            if kind == "uniform"
+            else ((args[0], args[2]) if kind == "triangular" else (args[2], args[3]))
+        )
         if support[0] < lo or support[1] > hi:
             raise fail(
-                f"{kind} support [{support[0]}, {support[1]}] leaves the field's range "
-                f"[{lo}, {hi}]"
+                f"{kind} support [{support[0]}, {support[1]}] leaves the field's range [{lo}, {hi}]"
             )
     return Distribution(kind, args, lo, hi)
 
@@ -218,8 +233,12 @@ MEASURE_ACTORS: dict[str, str] = {
     "unrest": "state",
 }
 OPS = {
-    ">": np.greater, ">=": np.greater_equal, "<": np.less, "<=": np.less_equal,
-    "==": np.equal, "!=": np.not_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
 }
 
 
@@ -241,6 +260,7 @@ class Condition:
 
     @classmethod
     def parse(cls, raw: Any, world: World, fail) -> Condition:
+        """Validate a ``when`` table against the world; ``fail(msg)`` builds the error."""
         if not isinstance(raw, dict):
             raise fail(f"expected a table, got {raw!r}")
         if set(raw) & {"all", "any"}:
@@ -255,10 +275,15 @@ class Condition:
         extra = set(raw) - allowed
         if extra:
             k = sorted(extra)[0]
-            raise fail(f"unknown key '{k}' in condition", ) if not suggest(k, allowed) else fail(
-                f"unknown key '{k}' in condition; did you mean '{suggest(k, allowed)}'?")
+            raise (
+                fail(
+                    f"unknown key '{k}' in condition",
+                )
+                if not suggest(k, allowed)
+                else fail(f"unknown key '{k}' in condition; did you mean '{suggest(k, allowed)}'?")
+            )
         measure = raw.get("measure")
-        if measure not in MEASURE_ACTORS:
+        if not isinstance(measure, str) or measure not in MEASURE_ACTORS:
             hint = suggest(measure, MEASURE_ACTORS)
             raise fail(
                 f"unknown measure {measure!r}; known: {', '.join(MEASURE_ACTORS)}"
@@ -280,7 +305,7 @@ class Condition:
         elif power is not None:
             raise fail(f"condition on {measure} takes no power")
         op = raw.get("op", ">")
-        if op not in OPS:
+        if not isinstance(op, str) or op not in OPS:
             raise fail(f"unknown op {op!r}; use one of {' '.join(OPS)}")
         val = raw.get("value")
         if isinstance(val, bool) or not isinstance(val, int | float):
@@ -319,9 +344,18 @@ class Event:
         EVENT_KINDS[cls.kind] = cls
 
     def __init__(
-        self, *, id: str, date: date, source: str, probability: float, jitter: int,
-        when: Condition | None, refs: dict[str, Any], numbers: dict[str, Distribution],
-        raw: Mapping[str, Any], file: str,
+        self,
+        *,
+        id: str,
+        date: date,
+        source: str,
+        probability: float,
+        jitter: int,
+        when: Condition | None,
+        refs: dict[str, Any],
+        numbers: dict[str, Distribution],
+        raw: Mapping[str, Any],
+        file: str,
     ) -> None:
         self.id, self.date, self.source = id, date, source
         self.probability, self.jitter, self.when = probability, jitter, when
@@ -332,22 +366,31 @@ class Event:
 
     @property
     def key(self) -> int:
-        """Stable 32-bit key of the event id: its random stream is keyed by it, so removing
-        or adding other events never changes this event's draws (common random numbers).
+        """Stable 32-bit key of the event id, which keys its random stream.
+
+        Removing or adding other events never changes this event's draws (common random
+        numbers across a baseline and its counterfactuals).
         """
         return zlib.crc32(self.id.encode("utf-8"))
 
     @property
     def random(self) -> bool:
         """Whether the event draws random numbers (probability, jitter or distributions)."""
-        return (self.probability < 1.0 or self.jitter > 0
-                or any(not d.constant for d in self.numbers.values()))
+        return (
+            self.probability < 1.0
+            or self.jitter > 0
+            or any(not d.constant for d in self.numbers.values())
+        )
 
     def check(self, world: World, events: Mapping[str, Event], fail) -> None:
         """Cross-field checks against the world and the scenario's other events."""
 
-    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> None:
-        """Change the ensemble's arrays for the replicates where ``m`` is True."""
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """Change the ensemble's arrays for the replicates where ``m`` is True.
+
+        Return None, or the subset of ``m`` where the event had an effect (the others are
+        recorded as "no effect", e.g. a withdrawal of a force that never deployed).
+        """
         raise NotImplementedError
 
 
@@ -366,8 +409,10 @@ class Unrest(Event):
     """Mass unrest in a state: a noisy power contest and volatile orientations."""
 
     kind = "unrest"
-    summary = ("Sets the state's unrest intensity for `days`; while it lasts, power shares "
-               "follow a noisy contest driven by legitimacy and force, and pulls are noisy.")
+    summary = (
+        "Sets the state's unrest intensity for `days`; while it lasts, power shares "
+        "follow a noisy contest driven by legitimacy and force, and pulls are noisy."
+    )
     fields: ClassVar[dict[str, Spec]] = {
         "state": Ref("state", doc="the state in unrest"),
         "intensity": Number(0.0, 1.0, doc="unrest intensity, 0 (calm) to 1 (insurrection)"),
@@ -376,37 +421,50 @@ class Unrest(Event):
 
     def apply(self, ens, m, v):
         s = self.refs["state"]
-        ens.unrest[:, s] = np.where(m, np.maximum(ens.unrest[:, s], v["intensity"]),
-                                    ens.unrest[:, s])
+        ens.unrest[:, s] = np.where(
+            m, np.maximum(ens.unrest[:, s], v["intensity"]), ens.unrest[:, s]
+        )
         end = ens.t + np.ceil(v["days"] / ens.dt).astype(np.int64)
-        ens.unrest_end[:, s] = np.where(m, np.maximum(ens.unrest_end[:, s], end),
-                                        ens.unrest_end[:, s])
+        ens.unrest_end[:, s] = np.where(
+            m, np.maximum(ens.unrest_end[:, s], end), ens.unrest_end[:, s]
+        )
 
 
 class Intervention(Event):
     """A power (optionally through an institution) deploys a force backing a faction."""
 
     kind = "intervention"
-    summary = ("Deploys a force of `size` backing faction `backs`: the faction gains power share "
-               "while the force stays, and a patronage tie to the power is created. Bypassed "
-               "institutions lose credibility at once. At withdrawal the intervention succeeds "
-               "if the backed faction has not lost power share since deployment.")
+    summary = (
+        "Deploys a force of `size` backing faction `backs`: the faction gains power share "
+        "while the force stays, and a patronage tie to the power is created. Bypassed "
+        "institutions lose credibility at once. At withdrawal the intervention succeeds "
+        "if the backed faction has not lost power share since deployment."
+    )
     fields: ClassVar[dict[str, Spec]] = {
         "power": Ref("power", doc="the intervening power"),
         "state": Ref("state", doc="the host state"),
         "backs": Ref("faction", doc="the faction the force backs (in the host state)"),
         "institution": Ref("institution", required=False, doc="the institution it acts through"),
         "size": Number(0.0, 1.0, doc="size of the force, 0 to 1 (relative)"),
-        "days": Number(0.0, 3650.0, default=0.0,
-                       doc="planned duration in days; 0 = until a `withdrawal` event"),
-        "reputation": Number(0.0, 1.0, default=0.05,
-                             doc="reputation gained by the power on success (lost on failure)"),
-        "credibility": Number(0.0, 1.0, default=0.05,
-                              doc="credibility gained by the institution on success "
-                                  "(lost on failure)"),
+        "days": Number(
+            0.0, 3650.0, default=0.0, doc="planned duration in days; 0 = until a `withdrawal` event"
+        ),
+        "reputation": Number(
+            0.0,
+            1.0,
+            default=0.05,
+            doc="reputation gained by the power on success (lost on failure)",
+        ),
+        "credibility": Number(
+            0.0,
+            1.0,
+            default=0.05,
+            doc="credibility gained by the institution on success (lost on failure)",
+        ),
         "bypassed": RefList("institution", doc="institutions bypassed by acting this way"),
-        "bypass_cost": Number(0.0, 1.0, default=0.05,
-                              doc="credibility each bypassed institution loses at deployment"),
+        "bypass_cost": Number(
+            0.0, 1.0, default=0.05, doc="credibility each bypassed institution loses at deployment"
+        ),
     }
 
     def check(self, world, events, fail):
@@ -438,15 +496,17 @@ class Withdrawal(Event):
     """Ends an intervention and settles its reputation and credibility by its success."""
 
     kind = "withdrawal"
-    summary = ("Ends the named intervention where it is deployed; success (the backed faction "
-               "kept its share) raises the power's reputation and the institution's "
-               "credibility by the intervention's amounts, failure lowers them.")
+    summary = (
+        "Ends the named intervention where it is deployed; success (the backed faction "
+        "kept its share) raises the power's reputation and the institution's "
+        "credibility by the intervention's amounts, failure lowers them."
+    )
     fields: ClassVar[dict[str, Spec]] = {
         "intervention": Ref("intervention", doc="id of the intervention event it ends"),
     }
 
     def apply(self, ens, m, v):
-        ens.end_intervention(self.raw["intervention"], m)
+        return ens.end_intervention(self.raw["intervention"], m)
 
 
 class Purge(Event):
@@ -476,9 +536,11 @@ class LeadershipChange(Event):
     """A faction loses a post: share moves, legitimacy moves, its orientation may change."""
 
     kind = "leadership_change"
-    summary = ("Faction `faction` loses the post: `share` (absolute, capped at what it has) "
-               "moves to `to`, whose legitimacy changes by `legitimacy`; with `anchor`, the "
-               "faction's new head brings new prior scores.")
+    summary = (
+        "Faction `faction` loses the post: `share` (absolute, capped at what it has) "
+        "moves to `to`, whose legitimacy changes by `legitimacy`; with `anchor`, the "
+        "faction's new head brings new prior scores."
+    )
     fields: ClassVar[dict[str, Spec]] = {
         "faction": Ref("faction", doc="the faction whose head or post changes"),
         "to": Ref("faction", required=False, doc="the faction that takes the post (same state)"),
@@ -491,24 +553,27 @@ class LeadershipChange(Event):
         if "to" in self.refs:
             f, t = self.refs["faction"], self.refs["to"]
             if world.factions[f].state != world.factions[t].state:
-                raise fail(f"'{self.raw['to']}' is not in the state of '{self.raw['faction']}'",
-                           "to")
+                raise fail(
+                    f"'{self.raw['to']}' is not in the state of '{self.raw['faction']}'", "to"
+                )
             if f == t:
                 raise fail("`to` must differ from `faction`", "to")
         elif self.numbers["share"].args != (0.0,) or self.numbers["legitimacy"].args != (0.0,):
             raise fail("`share` and `legitimacy` need a `to` faction", "to")
         anchors = [d.mean for k, d in self.numbers.items() if k.startswith("anchor.")]
         if sum(anchors) > 1 + 1e-9:
-            raise fail(f"anchor scores must sum to at most 1, they sum to {sum(anchors):.4g}",
-                       "anchor")
+            raise fail(
+                f"anchor scores must sum to at most 1, they sum to {sum(anchors):.4g}", "anchor"
+            )
 
     def apply(self, ens, m, v):
         f = self.refs["faction"]
         if "to" in self.refs:
             t = self.refs["to"]
             transfer_share(ens, m, f, t, v["share"])
-            ens.legit[:, t] = np.where(m, np.clip(ens.legit[:, t] + v["legitimacy"], 0, 1),
-                                       ens.legit[:, t])
+            ens.legit[:, t] = np.where(
+                m, np.clip(ens.legit[:, t] + v["legitimacy"], 0, 1), ens.legit[:, t]
+            )
         keys = [k for k in v if k.startswith("anchor.")]
         if keys:
             new = ens.anchor[:, f, :].copy()
@@ -523,8 +588,10 @@ class Statement(Event):
     """A diplomatic statement with its face cost or gain."""
 
     kind = "statement"
-    summary = ("A power's statement: its reputation changes by `face` (a cost if negative); "
-               "optionally an institution's credibility changes by `credibility`.")
+    summary = (
+        "A power's statement: its reputation changes by `face` (a cost if negative); "
+        "optionally an institution's credibility changes by `credibility`."
+    )
     fields: ClassVar[dict[str, Spec]] = {
         "power": Ref("power", doc="the speaker"),
         "face": Number(-1.0, 1.0, doc="reputation change of the speaker"),
@@ -548,8 +615,10 @@ class PolicyShift(Event):
     """A state re-orients one channel toward a power (e.g. prioritising EAEU integration)."""
 
     kind = "policy_shift"
-    summary = ("Moves the fraction `amount` of the other powers' tie strength on `channel` in "
-               "`state` to power `toward` (capped at 1).")
+    summary = (
+        "Moves the fraction `amount` of the other powers' tie strength on `channel` in "
+        "`state` to power `toward` (capped at 1)."
+    )
     fields: ClassVar[dict[str, Spec]] = {
         "state": Ref("state", doc="the state that shifts"),
         "channel": Ref("channel", doc="the channel that moves"),
@@ -582,8 +651,10 @@ class SetValue(Event):
     """Set a documented parameter, or an actor quantity, to a value."""
 
     kind = "set"
-    summary = ("Sets a global parameter (`param`, no `actor`) or an actor quantity (`param` in "
-               f"{', '.join(QUANTITIES)}, with `actor`) to `value`.")
+    summary = (
+        "Sets a global parameter (`param`, no `actor`) or an actor quantity (`param` in "
+        f"{', '.join(QUANTITIES)}, with `actor`) to `value`."
+    )
     fields: ClassVar[dict[str, Spec]] = {
         "param": Text(doc="a documented parameter or an actor quantity"),
         "actor": Text(required=False, doc="the actor, for actor quantities"),
@@ -601,8 +672,9 @@ class SetValue(Event):
             kind, lo, hi = QUANTITIES[name]
             ids = world.kinds[kind]
             if actor not in ids:
-                raise fail(f"{name} needs a {kind} `actor`, got {actor!r}", "actor",
-                           suggest(actor, ids))
+                raise fail(
+                    f"{name} needs a {kind} `actor`, got {actor!r}", "actor", suggest(actor, ids)
+                )
         elif name in params:
             prm = params[name]
             if not prm.numeric:
@@ -615,12 +687,14 @@ class SetValue(Event):
             raise fail(f"unknown parameter '{name}'", "param", suggest(name, names))
         span = hi - lo
         rng = (-span, span) if self.shift else (lo, hi)
-        d = self.numbers["value"]
-        support = [d.args[0]] if d.constant else [d.mean]
-        if not all(rng[0] <= x <= rng[1] for x in support):
-            raise fail(f"value {support[0]} out of range [{rng[0]}, {rng[1]}] for '{name}'",
-                       "value")
-        self.numbers["value"] = Distribution(d.dist, d.args, *rng)
+        # re-check the value (constant or distribution) against this target's own range
+        self.numbers["value"] = parse_number(
+            self.raw["value"],
+            Number(*rng),
+            lambda msg: fail(
+                f"{msg} (the range of '{name}'{' changes' if self.shift else ''})", "value"
+            ),
+        )
         self._target = (name, actor, lo, hi)
 
     def apply(self, ens, m, v):

@@ -136,9 +136,14 @@ class Ensemble:
         self.unrest_end = np.zeros((R, S), dtype=np.int64)
         self.interventions: dict[str, InterventionState] = {}
         self.intra, self.links = world.peer_matrices
-        self.membership_t = world.membership.T.tocsr()
         self.sens = world.sensitivity
         self.inst_lead, self.inst_chan, self.inst_memb = world.institution_arrays
+        self._inst_power = self.inst_lead.argmax(axis=1)
+        self._inst_channel = self.inst_chan.argmax(axis=1)
+        self._channel_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # factions grouped by state, for segment sums and maxima over each state's factions
+        self._by_state = np.argsort(self.state_of, kind="stable")
+        self._state_starts = np.searchsorted(self.state_of[self._by_state], np.arange(S))
         # rank of each faction / power id in sorted order (canonical noise layout)
         self._canon_f = np.argsort(np.argsort(world.faction_ids))
         self._canon_c = np.r_[np.argsort(np.argsort(world.power_ids)), P, P + 1]
@@ -146,28 +151,47 @@ class Ensemble:
 
     # ---- structure ---------------------------------------------------------------------
     def ties_changed(self) -> None:
-        """Hook for events that change ties or autonomy (pulls are recomputed every step)."""
+        """Invalidate what depends on ties, autonomy or sensitivities (events call this)."""
+        self._channel_cache = None
+
+    def _channel_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-faction channel strengths, rebuilt only after ties or autonomy change.
+
+        Returns ``base`` (R, F, P): Σ_c sensitivity_fc · tie_s(f)pc; ``via`` (R, F, I): for each
+        institution i, sensitivity to i's channel x the tie of i's leader on it, where the
+        faction's state is a member (else 0); and the autonomy weight per faction (R, F).
+        """
+        if self._channel_cache is None:
+            per_faction = self.ties[:, self.state_of]  # (R, F, P, C)
+            base = (per_faction * self.sens[None, :, None, :]).sum(axis=-1)
+            via = np.zeros((self.R, self.F, len(self.world.institutions)))
+            for i, (p, c) in enumerate(zip(self._inst_power, self._inst_channel, strict=True)):
+                member = self.inst_memb[i][self.state_of]  # (F,)
+                via[:, :, i] = member * self.sens[:, c] * per_faction[:, :, p, c]
+            self._channel_cache = (base, via, self.autonomy[:, self.state_of])
+        return self._channel_cache
 
     def _stack(self, a: np.ndarray) -> np.ndarray:
         """(R, F, K) -> (F, R*K) so a sparse (F, F) matrix acts on every replicate at once."""
-        R, F = a.shape[:2]
-        return np.ascontiguousarray(np.moveaxis(a, 0, 1).reshape(F, -1))
+        return np.ascontiguousarray(np.moveaxis(a, 0, 1).reshape(a.shape[1], -1))
 
     def _unstack(self, a: np.ndarray, k: int) -> np.ndarray:
         return np.moveaxis(a.reshape(self.F, self.R, k), 1, 0)
 
     def pulls(self) -> np.ndarray:
-        """Direct pull of each power on each faction, shape (R, F, P)."""
-        # institutional multiplier per (replicate, state, power, channel)
-        amp = np.zeros((self.R, self.S, self.P, len(self.world.channels)))
-        gain = self.params["institution_gain"]
-        for i in range(self.cred.shape[1]):
-            p = int(np.argmax(self.inst_lead[i]))
-            c = int(np.argmax(self.inst_chan[i]))
-            amp[:, :, p, c] += self.cred[:, i, None] * self.inst_memb[i][None, :]
-        eff = self.ties * (1.0 + gain[:, None, None, None] * amp)
-        per_faction = eff[:, self.state_of]  # (R, F, P, C)
-        pull = (per_faction * self.sens[None, :, None, :]).sum(axis=-1)
+        """Direct pull of each power on each faction, shape (R, F, P).
+
+        pull_fp = pull_scale · rep_p · Σ_c sens_fc · tie_s(f)pc · (1 + gain · Σ_i cred_i
+        [i led by p, on channel c, s(f) a member]) + patronage_fp.
+        """
+        base, via, _ = self._channel_terms()
+        weighted = via * self.cred[:, None, :]  # (R, F, I)
+        pull = base.copy()
+        gain = self.params["institution_gain"][:, None]
+        for p in range(self.P):
+            led = self._inst_power == p
+            if led.any():
+                pull[:, :, p] += gain * weighted[:, :, led].sum(axis=2)
         pull *= self.params["pull_scale"][:, None, None] * self.rep[:, None, :]
         return pull + self.patronage
 
@@ -184,7 +208,7 @@ class Ensemble:
         """Unnormalised row weights: peer scores, peer mass, pulls, autonomy."""
         peer_x, peer_mass = self.peer_terms()
         pull = self.pulls()
-        auto = self.autonomy[:, self.state_of]
+        auto = self._channel_terms()[2]
         if noise is not None:
             pull = pull * noise[:, :, : self.P]
             auto = auto * noise[:, :, self.P]
@@ -192,7 +216,7 @@ class Ensemble:
 
     def influence_system(self, r: int = 0) -> InfluenceSystem:
         """The current (noise-free) Friedkin–Johnsen system of replicate ``r``."""
-        F, P = self.F, self.P
+        P = self.P
         intra = self.intra.toarray() * self.params["peer_weight"][r]
         w_peer = (intra + self.links.toarray()) * self.share[r][None, :]
         pull = self.pulls()[r]
@@ -208,10 +232,9 @@ class Ensemble:
         Solved with a sparse direct solver per distinct replicate state (at the start, all
         replicates share one state and one solve serves them all).
         """
-        peer = (self.intra * self.params["peer_weight"][0] + self.links).tocsr()
         out = np.empty((self.R, self.F, self.P))
         pull = self.pulls()
-        auto = self.autonomy[:, self.state_of]
+        auto = self._channel_terms()[2]
         share0 = self.share[0]
         same = all(
             np.array_equal(a[r], a[0])
@@ -219,7 +242,8 @@ class Ensemble:
             for r in range(self.R)
         ) and np.all(self.params["peer_weight"] == self.params["peer_weight"][0])
         for r in range(1 if same else self.R):
-            wpeer = peer @ sparse.diags_array(self.share[r] if not same else share0)
+            peer = self.intra * self.params["peer_weight"][r] + self.links
+            wpeer = (peer @ sparse.diags_array(self.share[r] if not same else share0)).tocsr()
             total = wpeer.sum(axis=1) + pull[r].sum(axis=1) + auto[r]
             lam = self.lam[r]
             a_mat = sparse.eye_array(self.F) - sparse.diags_array(lam / total) @ wpeer
@@ -271,16 +295,16 @@ class Ensemble:
             if contest is not None:
                 log_gain = log_gain + contest
             # subtract the per-state maximum before exponentiating (no overflow)
-            shift = np.full((self.S, self.R), -np.inf)
-            np.maximum.at(shift, self.state_of, log_gain.T)
-            shift = shift.T
+            shift = np.maximum.reduceat(log_gain[:, self._by_state], self._state_starts, axis=1)
             grown = self.share * np.exp(log_gain - shift[:, self.state_of])
             self.share = grown / self.state_sum(grown)[:, self.state_of]
         # 3. reputation, credibility and patronage relax
         self.rep += per_step(self.params["reputation_relaxation"], dt)[:, None] * (
-            self.rep_base - self.rep)
+            self.rep_base - self.rep
+        )
         self.cred += per_step(self.params["credibility_relaxation"], dt)[:, None] * (
-            self.cred_base - self.cred)
+            self.cred_base - self.cred
+        )
         self.patronage *= (1.0 - per_step(self.params["patronage_decay"], dt))[:, None, None]
         # 4. time passes; unrest and planned interventions end
         self.t += 1
@@ -293,7 +317,7 @@ class Ensemble:
 
     def state_sum(self, a: np.ndarray) -> np.ndarray:
         """Sum a per-faction array (R, F) over each state's factions, giving (R, S)."""
-        return (self.membership_t @ a.T).T
+        return np.add.reduceat(a[:, self._by_state], self._state_starts, axis=1)
 
     # ---- interventions -------------------------------------------------------------------
     def intervention(self, name: str) -> InterventionState:
@@ -301,19 +325,26 @@ class Ensemble:
         if name not in self.interventions:
             R = self.R
             self.interventions[name] = InterventionState(
-                active=np.zeros(R, bool), size=np.zeros(R), share0=np.zeros(R),
-                reputation=np.zeros(R), credibility=np.zeros(R), end=np.full(R, -1, np.int64),
+                active=np.zeros(R, bool),
+                size=np.zeros(R),
+                share0=np.zeros(R),
+                reputation=np.zeros(R),
+                credibility=np.zeros(R),
+                end=np.full(R, -1, np.int64),
             )
         return self.interventions[name]
 
-    def end_intervention(self, name: str, m: np.ndarray) -> None:
-        """Withdraw intervention ``name`` where ``m`` and settle its success."""
+    def end_intervention(self, name: str, m: np.ndarray) -> np.ndarray:
+        """Withdraw intervention ``name`` where ``m`` and settle its success.
+
+        Returns the replicates where a deployed force was withdrawn.
+        """
         iv = self.interventions.get(name)
         if iv is None:
-            return
+            return np.zeros_like(m)
         m = m & iv.active
         if not m.any():
-            return
+            return m
         b = iv.backs
         self.force[:, b] -= np.where(m, iv.size, 0.0)
         np.maximum(self.force, 0.0, out=self.force)
@@ -321,11 +352,14 @@ class Ensemble:
         success = self.share[:, b] >= iv.share0 - 1e-12
         sign = np.where(success, 1.0, -1.0)
         self.rep[:, iv.power] = np.clip(
-            self.rep[:, iv.power] + np.where(m, sign * iv.reputation, 0.0), 0, 1)
+            self.rep[:, iv.power] + np.where(m, sign * iv.reputation, 0.0), 0, 1
+        )
         if iv.institution is not None:
             i = iv.institution
             self.cred[:, i] = np.clip(
-                self.cred[:, i] + np.where(m, sign * iv.credibility, 0.0), 0, 1)
+                self.cred[:, i] + np.where(m, sign * iv.credibility, 0.0), 0, 1
+            )
+        return m
 
     # ---- quantities for set/shift --------------------------------------------------------
     def quantity(self, name: str, actor: str | None) -> tuple[np.ndarray, int | None]:
@@ -333,9 +367,13 @@ class Ensemble:
         if actor is None:
             return self.params[name], None
         arrays = {
-            "reputation": self.rep, "reputation_baseline": self.rep_base,
-            "credibility": self.cred, "credibility_baseline": self.cred_base,
-            "legitimacy": self.legit, "susceptibility": self.lam, "autonomy": self.autonomy,
+            "reputation": self.rep,
+            "reputation_baseline": self.rep_base,
+            "credibility": self.cred,
+            "credibility_baseline": self.cred_base,
+            "legitimacy": self.legit,
+            "susceptibility": self.lam,
+            "autonomy": self.autonomy,
         }
         return arrays[name], self.world.index[actor]
 

@@ -79,7 +79,8 @@ class InfluenceModel(mesa.Model):
         for p in w.power_ids:
             faction_reporters[f"score.{p}"] = lambda a, p=p: a.scores[p]
         self.datacollector = mesa.DataCollector(
-            model_reporters=reporters, agenttype_reporters={FactionAgent: faction_reporters})
+            model_reporters=reporters, agenttype_reporters={FactionAgent: faction_reporters}
+        )
         self.datacollector.collect(self)
 
     @staticmethod
@@ -117,5 +118,8 @@ class InfluenceModel(mesa.Model):
 
     def fired_events(self) -> list[str]:
         """Ids of the events that have fired so far."""
-        return [p.event.id for p in self._runner.plans
-                if p.status[0] == 0 and p.step[0] < self.ensemble.t]
+        return [
+            p.event.id
+            for p in self._runner.plans
+            if p.status[0] == 0 and p.step[0] < self.ensemble.t
+        ]

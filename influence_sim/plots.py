@@ -19,23 +19,43 @@ __all__ = ["POWER_COLORS", "balance_panels", "fan_chart"]
 POWER_COLORS = {"RU": "#D55E00", "CN": "#0072B2"}
 #: Counterfactual lines: distinct hues (none of them the powers' or the baseline's), cycling
 #: through line styles past eight scenarios.
-SCENARIO_COLORS = ["#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#882255", "#44AA99",
-                   "#999933", "#AA4499"]
+SCENARIO_COLORS = [
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#CC79A7",
+    "#882255",
+    "#44AA99",
+    "#999933",
+    "#AA4499",
+]
 SCENARIO_STYLES = ["-", "--", ":"]
 BASELINE_COLOR = "#222222"
 
 
 def _series(result, measure: str, actor: str, power: str | None = None) -> np.ndarray:
     actors, powers = result.labels(measure)
-    col = next(j for j, (a, p) in enumerate(zip(actors, powers, strict=True))
-               if a == actor and (power is None or p == power))
+    col = next(
+        j
+        for j, (a, p) in enumerate(zip(actors, powers, strict=True))
+        if a == actor and (power is None or p == power)
+    )
     arr = result.data[measure]
     return arr.reshape(arr.shape[0], arr.shape[1], -1)[:, :, col].astype(float)
 
 
-def fan_chart(result, measure: str = "balance", actor: str = "KZ", *, power: str | None = None,
-              ax: Axes | None = None, color: str = BASELINE_COLOR, label: str | None = None,
-              bands: bool = True, linestyle: str = "-") -> Axes:
+def fan_chart(
+    result,
+    measure: str = "balance",
+    actor: str = "KZ",
+    *,
+    power: str | None = None,
+    ax: Axes | None = None,
+    color: str = BASELINE_COLOR,
+    label: str | None = None,
+    bands: bool = True,
+    linestyle: str = "-",
+) -> Axes:
     """Median of a measure across replicates, with 50% and 90% bands.
 
     Parameters
@@ -75,8 +95,15 @@ def balance_panels(base, others: Sequence = (), *, ncols: int = 3) -> Figure:
         fan_chart(base, "balance", actor, ax=ax, label=f"{base.scenario.name} (baseline)")
         for k, other in enumerate(others):
             n = len(SCENARIO_COLORS)
-            fan_chart(other, "balance", actor, ax=ax, bands=False, color=SCENARIO_COLORS[k % n],
-                      linestyle=SCENARIO_STYLES[(k // n) % len(SCENARIO_STYLES)])
+            fan_chart(
+                other,
+                "balance",
+                actor,
+                ax=ax,
+                bands=False,
+                color=SCENARIO_COLORS[k % n],
+                linestyle=SCENARIO_STYLES[(k // n) % len(SCENARIO_STYLES)],
+            )
         lo, hi = ax.get_ylim()
         if lo < 0 < hi:  # mark parity only where it is in range, not squashing the panel
             ax.axhline(0, color="black", lw=0.6)
@@ -84,12 +111,20 @@ def balance_panels(base, others: Sequence = (), *, ncols: int = 3) -> Figure:
         ax.set_title(f"{name} ({actor})" if actor != "region" else name, fontsize=10)
         ax.set_ylabel(f"balance {'−'.join(w.balance)}")
         ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    for ax in axes[len(actors):]:
+    for ax in axes[len(actors) :]:
         ax.set_visible(False)
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)),
-               fontsize=8, frameon=False)
-    fig.suptitle(f"{base.scenario.title}\nmedian across {len(base.replicates)} paired "
-                 "replicates; baseline with 50% and 90% bands; panels have their own scales",
-                 fontsize=10)
+    fig.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=min(4, len(labels)),
+        fontsize=8,
+        frameon=False,
+    )
+    fig.suptitle(
+        f"{base.scenario.title}\nmedian across {len(base.replicates)} paired "
+        "replicates; baseline with 50% and 90% bands; panels have their own scales",
+        fontsize=10,
+    )
     return fig

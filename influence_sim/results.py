@@ -34,9 +34,15 @@ def versions() -> dict[str, str]:
 
     from . import __version__
 
-    return {"influence_sim": __version__, "python": platform.python_version(),
-            "numpy": np.__version__, "scipy": scipy.__version__, "mesa": mesa.__version__,
-            "pandas": pd.__version__, "pyarrow": pa.__version__}
+    return {
+        "influence_sim": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "mesa": mesa.__version__,
+        "pandas": pd.__version__,
+        "pyarrow": pa.__version__,
+    }
 
 
 @contextmanager
@@ -56,8 +62,9 @@ def _dictionary(labels: list[str | None], idx: np.ndarray) -> pa.DictionaryArray
     """Dictionary-encode ``labels[idx]`` (None becomes null) without repeating strings."""
     known = sorted({x for x in labels if x is not None})
     codes = np.array([known.index(x) if x is not None else -1 for x in labels], np.int32)[idx]
-    return pa.DictionaryArray.from_arrays(pa.array(codes, mask=codes < 0),
-                                          pa.array(known, pa.string()))
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes, mask=codes < 0), pa.array(known, pa.string())
+    )
 
 
 @dataclass
@@ -102,8 +109,10 @@ class Result:
         """Position of a calendar date among the recorded steps (ValueError if not recorded)."""
         hits = np.flatnonzero(self.dates == np.datetime64(when, "D"))
         if not len(hits):
-            raise ValueError(f"{when} is not a recorded date of {self.scenario.name} "
-                             f"({self.dates[0]} to {self.dates[-1]}, every {self.every} step(s))")
+            raise ValueError(
+                f"{when} is not a recorded date of {self.scenario.name} "
+                f"({self.dates[0]} to {self.dates[-1]}, every {self.every} step(s))"
+            )
         return int(hits[0])
 
     def labels(self, measure: str) -> tuple[list[str], list[str | None]]:
@@ -143,17 +152,22 @@ class Result:
         power_col = _dictionary(powers, idx)
         dates = np.repeat(self.dates, R * A)
         n = len(step)
-        return pa.table({
-            "scenario": pa.DictionaryArray.from_arrays(
-                np.zeros(n, np.int32), pa.array([self.scenario.name])),
-            "replicate": pa.array(rep),
-            "step": pa.array(step),
-            "date": pa.array(dates.astype("datetime64[D]")),
-            "measure": pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), pa.array([measure])),
-            "actor": actor_col,
-            "power": power_col,
-            "value": pa.array(flat.reshape(-1)),
-        })
+        return pa.table(
+            {
+                "scenario": pa.DictionaryArray.from_arrays(
+                    np.zeros(n, np.int32), pa.array([self.scenario.name])
+                ),
+                "replicate": pa.array(rep),
+                "step": pa.array(step),
+                "date": pa.array(dates.astype("datetime64[D]")),
+                "measure": pa.DictionaryArray.from_arrays(
+                    np.zeros(n, np.int32), pa.array([measure])
+                ),
+                "actor": actor_col,
+                "power": power_col,
+                "value": pa.array(flat.reshape(-1)),
+            }
+        )
 
     def frame(self, measures: str | list[str] | None = None) -> pd.DataFrame:
         """Tidy frame: scenario, replicate, step, date, measure, actor, power, value."""
@@ -166,7 +180,11 @@ class Result:
         return self.data[measure][-1]
 
     def summary(self) -> pd.DataFrame:
-        """One row per replicate: final values, peak swings and end-of-run leaders."""
+        """One row per replicate: final values, peak swings, end-of-run side and leaders.
+
+        ``side.<state>`` is the sign of the final balance (+1: the first balance power leads);
+        ``peak_swing.<state>`` the largest signed departure of the balance from step 0.
+        """
         w = self.scenario.world
         cols: dict[str, Any] = {"scenario": self.scenario.name, "replicate": self.replicates}
         al = self.final("alignment")
@@ -176,6 +194,7 @@ class Result:
         bal = self.data["balance"]
         for j, s in enumerate([*w.state_ids, "region"]):
             cols[f"balance.{s}"] = bal[-1, :, j]
+            cols[f"side.{s}"] = np.sign(bal[-1, :, j]).astype(int)
             dev = bal[:, :, j] - bal[0, :, j]
             cols[f"peak_swing.{s}"] = dev[np.abs(dev).argmax(axis=0), np.arange(dev.shape[1])]
         for k, p in enumerate(w.power_ids):
@@ -199,15 +218,37 @@ class Result:
             applied = day0 + plan.step * self.scenario.step_days
             for j, k in enumerate(self.replicates):
                 st = int(plan.status[j])
-                rows.append((self.scenario.name, int(k), e.id, e.kind, e.date.isoformat(),
-                             st == 0, STATUS[st], str(applied[j]) if st == 0 else ""))
-        return pd.DataFrame(rows, columns=["scenario", "replicate", "event", "kind",
-                                           "scheduled", "fired", "status", "applied"])
+                rows.append(
+                    (
+                        self.scenario.name,
+                        int(k),
+                        e.id,
+                        e.kind,
+                        e.date.isoformat(),
+                        st == 0,
+                        STATUS[st],
+                        str(applied[j]) if st == 0 else "",
+                    )
+                )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "scenario",
+                "replicate",
+                "event",
+                "kind",
+                "scheduled",
+                "fired",
+                "status",
+                "applied",
+            ],
+        )
 
     def firing_rates(self) -> pd.Series:
         """Share of replicates in which each event fired."""
-        return pd.Series({p.event.id: float(np.mean(p.status == 0)) for p in self.plans},
-                         name="fired")
+        return pd.Series(
+            {p.event.id: float(np.mean(p.status == 0)) for p in self.plans}, name="fired"
+        )
 
     def overview(self, q: float = 0.90) -> pd.DataFrame:
         """Final alignment and balance per state: median and central ``q`` interval."""
@@ -217,16 +258,22 @@ class Result:
         al, bal = self.final("alignment"), self.final("balance")
         for j, s in enumerate([*w.state_ids, "region"]):
             row: dict[str, Any] = {"state": s}
-            cols = [(f"{p}", al[:, j, k]) for k, p in enumerate(w.power_ids)] if s != "region" \
+            cols = (
+                [(f"{p}", al[:, j, k]) for k, p in enumerate(w.power_ids)]
+                if s != "region"
                 else [(p, np.full(al.shape[0], np.nan)) for p in w.power_ids]
+            )
             cols.append((f"balance {'-'.join(w.balance)}", bal[:, j]))
             for name, v in cols:
                 if np.isnan(v).all():
                     row[name] = ""
                     continue
                 a, m, b = np.quantile(v.astype(float), [lo, 0.5, hi])
-                row[name] = f"{m:+.3f} [{a:+.3f}, {b:+.3f}]" if name.startswith("balance") \
+                row[name] = (
+                    f"{m:+.3f} [{a:+.3f}, {b:+.3f}]"
+                    if name.startswith("balance")
                     else f"{m:.3f} [{a:.3f}, {b:.3f}]"
+                )
             rows.append(row)
         return pd.DataFrame(rows).set_index("state")
 
@@ -240,14 +287,22 @@ class Result:
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "seed": {"entropy": str(self.seed.entropy), "spawn_key": list(self.seed.spawn_key)},
             "replicates": [int(self.replicates.min()), int(self.replicates.max()) + 1]
-            if np.array_equal(self.replicates, np.arange(self.replicates.min(),
-                                                         self.replicates.max() + 1))
+            if np.array_equal(
+                self.replicates, np.arange(self.replicates.min(), self.replicates.max() + 1)
+            )
             else self.replicates.tolist(),
             "record_every": self.every,
             "measures": list(self.data),
-            "scenario": {"name": s.name, "title": s.title, "path": s.path, "sha256": s.sha256,
-                         "chain": list(s.chain), "world": s.world.name,
-                         "world_path": s.world.path, "world_sha256": s.world.sha256},
+            "scenario": {
+                "name": s.name,
+                "title": s.title,
+                "path": s.path,
+                "sha256": s.sha256,
+                "chain": list(s.chain),
+                "world": s.world.name,
+                "world_path": s.world.path,
+                "world_sha256": s.world.sha256,
+            },
             "resolved": s.resolved(),
         }
 
@@ -259,10 +314,12 @@ class Result:
         only if it holds an earlier influence-sim run (a manifest.json) or is empty.
         """
         out = Path(out)
-        if out.exists() and (not out.is_dir() or (
-                any(out.iterdir()) and not (out / "manifest.json").exists())):
+        if out.exists() and (
+            not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").exists())
+        ):
             raise FileExistsError(
-                f"{out} exists and is not an influence-sim result directory; choose another --out")
+                f"{out} exists and is not an influence-sim result directory; choose another --out"
+            )
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
         try:
@@ -301,6 +358,9 @@ def load_run(path: str | Path) -> RunFiles:
     path = Path(path)
     manifest = json.loads((path / "manifest.json").read_text())
     ts = pq.read_table(path / "timeseries").to_pandas()
-    return RunFiles(manifest=manifest, timeseries=ts,
-                    summary=pd.read_csv(path / "summary.csv"),
-                    events=pd.read_csv(path / "events.csv", keep_default_na=False))
+    return RunFiles(
+        manifest=manifest,
+        timeseries=ts,
+        summary=pd.read_csv(path / "summary.csv"),
+        events=pd.read_csv(path / "events.csv", keep_default_na=False),
+    )

@@ -33,14 +33,23 @@ from .events import (
     parse_number,
 )
 from .params import parameters
-from .world import World, WorldError, load_world, read_toml
+from .world import World, WorldError, load_world, read_toml, resolve_world_path
 
 __all__ = ["STEPS", "Scenario", "load_scenario", "scenario_from_dict"]
 
 #: Admissible step lengths and their size in days.
 STEPS = {"1d": 1, "1w": 7}
-SCENARIO_KEYS = {"name", "title", "description", "world", "start", "step", "steps", "extends",
-                 "remove"}
+SCENARIO_KEYS = {
+    "name",
+    "title",
+    "description",
+    "world",
+    "start",
+    "step",
+    "steps",
+    "extends",
+    "remove",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,9 +109,14 @@ class Scenario:
     def resolved(self) -> dict[str, Any]:
         """A JSON-able description of the resolved scenario (for manifests and hashing)."""
         return {
-            "name": self.name, "title": self.title, "world": self.world.name,
-            "world_sha256": self.world.sha256, "start": self.start.isoformat(),
-            "step_days": self.step_days, "steps": self.steps, "params": dict(self.params),
+            "name": self.name,
+            "title": self.title,
+            "world": self.world.name,
+            "world_sha256": self.world.sha256,
+            "start": self.start.isoformat(),
+            "step_days": self.step_days,
+            "steps": self.steps,
+            "params": dict(self.params),
             "events": [_event_json(e) for e in self.events],
         }
 
@@ -152,8 +166,9 @@ def _resolve(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     real = path.resolve()
     if real in seen:
         cycle = " -> ".join(str(p) for p in (*seen, real))
-        raise ScenarioError(f"extends cycle: {cycle}", file=path, item="[scenario]",
-                            field="extends")
+        raise ScenarioError(
+            f"extends cycle: {cycle}", file=path, item="[scenario]", field="extends"
+        )
     return _merge(read_toml(path, ScenarioError), path, (*seen, real))
 
 
@@ -163,7 +178,9 @@ def _merge(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict[str
         if key not in ("scenario", "params", "events"):
             raise ScenarioError(
                 "unknown section; a scenario has [scenario], [params] and [[events]]",
-                file=path, item=f"[{key}]", suggestion=suggest(key, ["scenario", "params", "events"]),
+                file=path,
+                item=f"[{key}]",
+                suggestion=suggest(key, ["scenario", "params", "events"]),
             )
     head = data.get("scenario")
     if not isinstance(head, dict):
@@ -172,44 +189,66 @@ def _merge(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict[str
         if key not in SCENARIO_KEYS:
             raise ScenarioError(
                 f"unknown field; allowed: {', '.join(sorted(SCENARIO_KEYS))}",
-                file=path, item="[scenario]", field=key, suggestion=suggest(key, SCENARIO_KEYS),
+                file=path,
+                item="[scenario]",
+                field=key,
+                suggestion=suggest(key, SCENARIO_KEYS),
             )
     params = data.get("params", {})
     if not isinstance(params, dict):
         raise ScenarioError("[params] must be a table", file=path, item="[params]")
     events = data.get("events", [])
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-        raise ScenarioError("events must be written as [[events]] tables", file=path,
-                            item="[[events]]")
+        raise ScenarioError(
+            "events must be written as [[events]] tables", file=path, item="[[events]]"
+        )
     own: list[tuple[dict[str, Any], Path]] = []
     ids: set[str] = set()
     for k, ev in enumerate(events):
         eid = ev.get("id")
         if not isinstance(eid, str) or not eid.strip():
-            raise ScenarioError(f"event without a string 'id' (got {eid!r})", file=path,
-                                item=f"event #{k + 1}", field="id")
+            raise ScenarioError(
+                f"event without a string 'id' (got {eid!r})",
+                file=path,
+                item=f"event #{k + 1}",
+                field="id",
+            )
         if eid in ids:
-            raise ScenarioError("duplicate event id in this file", file=path,
-                                item=f"event '{eid}'", field="id")
+            raise ScenarioError(
+                "duplicate event id in this file", file=path, item=f"event '{eid}'", field="id"
+            )
         ids.add(eid)
         own.append((ev, path))
 
     parent_ref = head.get("extends")
     if parent_ref is None:
         if "remove" in head:
-            raise ScenarioError("'remove' needs 'extends'", file=path, item="[scenario]",
-                                field="remove")
-        return {"head": dict(head), "head_files": dict.fromkeys(head, path), "params": params,
-                "params_file": dict.fromkeys(params, path), "events": own,
-                "chain": [str(path)], "file": path}
+            raise ScenarioError(
+                "'remove' needs 'extends'", file=path, item="[scenario]", field="remove"
+            )
+        return {
+            "head": dict(head),
+            "head_files": dict.fromkeys(head, path),
+            "params": params,
+            "params_file": dict.fromkeys(params, path),
+            "events": own,
+            "chain": [str(path)],
+            "file": path,
+        }
     if not isinstance(parent_ref, str):
-        raise ScenarioError(f"expected a path string, got {parent_ref!r}", file=path,
-                            item="[scenario]", field="extends")
-    parent_path = (path.parent / parent_ref) if not Path(parent_ref).is_absolute() else Path(
-        parent_ref)
+        raise ScenarioError(
+            f"expected a path string, got {parent_ref!r}",
+            file=path,
+            item="[scenario]",
+            field="extends",
+        )
+    parent_path = (
+        (path.parent / parent_ref) if not Path(parent_ref).is_absolute() else Path(parent_ref)
+    )
     if not parent_path.exists():
-        raise ScenarioError(f"extended file not found: {parent_path}", file=path,
-                            item="[scenario]", field="extends")
+        raise ScenarioError(
+            f"extended file not found: {parent_path}", file=path, item="[scenario]", field="extends"
+        )
     base = _resolve(parent_path, seen)
     # merge [scenario]: the child's fields win (world paths stay relative to their own file)
     merged_head = {k: v for k, v in base["head"].items() if k not in ("extends", "remove")}
@@ -222,27 +261,42 @@ def _merge(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict[str
     inherited = list(base["events"])
     removes = head.get("remove", [])
     if not isinstance(removes, list) or not all(isinstance(r, str) for r in removes):
-        raise ScenarioError(f"expected a list of event ids, got {removes!r}", file=path,
-                            item="[scenario]", field="remove")
+        raise ScenarioError(
+            f"expected a list of event ids, got {removes!r}",
+            file=path,
+            item="[scenario]",
+            field="remove",
+        )
     known = [e["id"] for e, _ in inherited]
     for rid in removes:
         if rid not in known:
             raise ScenarioError(
-                f"cannot remove unknown event '{rid}'", file=path, item="[scenario]",
-                field="remove", suggestion=suggest(rid, known),
+                f"cannot remove unknown event '{rid}'",
+                file=path,
+                item="[scenario]",
+                field="remove",
+                suggestion=suggest(rid, known),
             )
         if rid in ids:
             raise ScenarioError(
-                f"event '{rid}' is both removed and redefined", file=path, item="[scenario]",
+                f"event '{rid}' is both removed and redefined",
+                file=path,
+                item="[scenario]",
                 field="remove",
             )
     inherited = [(e, f) for e, f in inherited if e["id"] not in removes]
     replaced = {e["id"]: (e, f) for e, f in own}
     merged_events = [replaced.pop(e["id"], (e, f)) for e, f in inherited]
     merged_events += [ef for ef in own if ef[0]["id"] in replaced]
-    return {"head": merged_head, "head_files": head_files, "params": merged_params,
-            "params_file": params_file, "events": merged_events,
-            "chain": [str(path), *base["chain"]], "file": path}
+    return {
+        "head": merged_head,
+        "head_files": head_files,
+        "params": merged_params,
+        "params_file": params_file,
+        "events": merged_events,
+        "chain": [str(path), *base["chain"]],
+        "file": path,
+    }
 
 
 def _build(m: dict[str, Any]) -> Scenario:
@@ -250,8 +304,9 @@ def _build(m: dict[str, Any]) -> Scenario:
     path: Path = m["file"]
 
     def fail(msg: str, fld: str, suggestion: str | None = None) -> ScenarioError:
-        return ScenarioError(msg, file=files.get(fld, path), item="[scenario]", field=fld,
-                             suggestion=suggestion)
+        return ScenarioError(
+            msg, file=files.get(fld, path), item="[scenario]", field=fld, suggestion=suggestion
+        )
 
     for req in ("name", "world", "start", "step", "steps"):
         if req not in head:
@@ -263,9 +318,12 @@ def _build(m: dict[str, Any]) -> Scenario:
     if not isinstance(start, date) or hasattr(start, "hour"):
         raise fail(f"expected a TOML date like 2022-01-01 (no quotes), got {start!r}", "start")
     step = head["step"]
-    if step not in STEPS:
-        raise fail(f"expected one of {', '.join(map(repr, STEPS))}, got {step!r}", "step",
-                   suggest(str(step), STEPS))
+    if not isinstance(step, str) or step not in STEPS:
+        raise fail(
+            f"expected one of {', '.join(map(repr, STEPS))}, got {step!r}",
+            "step",
+            suggest(str(step), STEPS),
+        )
     steps = head["steps"]
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 100_000:
         raise fail(f"expected a whole number of steps in [1, 100000], got {steps!r}", "steps")
@@ -273,11 +331,24 @@ def _build(m: dict[str, Any]) -> Scenario:
     if not isinstance(world_ref, str):
         raise fail(f"expected a world name or path, got {world_ref!r}", "world")
     try:
-        world = load_world(world_ref, relative_to=Path(files["world"]).parent)
+        world_path = resolve_world_path(world_ref, relative_to=Path(files["world"]).parent)
+        if not world_path.is_file():
+            raise ScenarioError(
+                f"world file not found: {world_path}",
+                file=files["world"],
+                item="[scenario]",
+                field="world",
+            )
+        world = load_world(world_path)
     except WorldError as exc:
         if exc.file is None:  # an unknown shipped name: point at the scenario field
-            raise ScenarioError(exc.message, file=files["world"], item="[scenario]",
-                                field="world", suggestion=exc.suggestion) from None
+            raise ScenarioError(
+                exc.message,
+                file=files["world"],
+                item="[scenario]",
+                field="world",
+                suggestion=exc.suggestion,
+            ) from None
         raise
 
     params = _params(m["params"], m["params_file"])
@@ -289,29 +360,46 @@ def _build(m: dict[str, Any]) -> Scenario:
         events.append(ev)
         by_id[ev.id] = ev
     for ev in events:
-        def efail(msg: str, fld: str | None = None, sugg: str | None = None,
-                  _e: Event = ev) -> ScenarioError:
-            return ScenarioError(msg, file=_e.file, item=f"event '{_e.id}'", field=fld,
-                                 suggestion=sugg)
+
+        def efail(
+            msg: str, fld: str | None = None, sugg: str | None = None, _e: Event = ev
+        ) -> ScenarioError:
+            return ScenarioError(
+                msg, file=_e.file, item=f"event '{_e.id}'", field=fld, suggestion=sugg
+            )
+
         for fld, spec in type(ev).fields.items():
             if isinstance(spec, Ref) and spec.kind == "intervention" and fld in ev.raw:
                 target = ev.raw[fld]
                 if not isinstance(by_id.get(target), EVENT_KINDS["intervention"]):
                     ivs = [e.id for e in events if e.kind == "intervention"]
-                    raise efail(f"no intervention event with id '{target}'", fld,
-                                suggest(target, ivs))
+                    raise efail(
+                        f"no intervention event with id '{target}'", fld, suggest(target, ivs)
+                    )
                 if by_id[target].date > ev.date:
                     raise efail(f"dated before the intervention '{target}' it ends", "date")
         ev.check(world, by_id, efail)
+    for key in ("title", "description"):
+        if key in head and not isinstance(head[key], str):
+            raise fail(f"expected a string, got {head[key]!r}", key)
     resolved_params = {k: params[k] for k in parameters()}
     scen = Scenario(
-        name=name, title=head.get("title", name) if isinstance(head.get("title"), str) else name,
-        description=head.get("description", "") if isinstance(head.get("description"), str)
-        else "", path=str(path), world=world, start=start, step_days=STEPS[step], steps=steps,
-        params=resolved_params, events=tuple(events), chain=tuple(m["chain"]), sha256="",
+        name=name,
+        title=head.get("title", name),
+        description=head.get("description", ""),
+        path=str(path),
+        world=world,
+        start=start,
+        step_days=STEPS[step],
+        steps=steps,
+        params=resolved_params,
+        events=tuple(events),
+        chain=tuple(m["chain"]),
+        sha256="",
     )
     digest = hashlib.sha256(
-        json.dumps(scen.resolved(), sort_keys=True, default=str).encode()).hexdigest()
+        json.dumps(scen.resolved(), sort_keys=True, default=str).encode()
+    ).hexdigest()
     return Scenario(**{**scen.__dict__, "sha256": digest})
 
 
@@ -320,8 +408,13 @@ def _params(over: Mapping[str, Any], files: Mapping[str, Path]) -> dict[str, flo
     out: dict[str, float | str] = {k: p.default for k, p in registry.items()}
     for k, v in over.items():
         if k not in registry:
-            raise ScenarioError("unknown parameter", file=files[k], item="[params]", field=k,
-                                suggestion=suggest(k, registry))
+            raise ScenarioError(
+                "unknown parameter",
+                file=files[k],
+                item="[params]",
+                field=k,
+                suggestion=suggest(k, registry),
+            )
         problem = registry[k].check(v)
         if problem:
             raise ScenarioError(problem, file=files[k], item="[params]", field=k)
@@ -336,18 +429,24 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
         return ScenarioError(msg, file=file, item=f"event '{eid}'", field=fld, suggestion=sugg)
 
     kind = raw.get("kind")
-    if kind not in EVENT_KINDS:
+    if not isinstance(kind, str) or kind not in EVENT_KINDS:
         raise fail(
             f"unknown kind {kind!r}; known: {', '.join(EVENT_KINDS)}"
-            if kind is not None else f"missing required field; known kinds: {', '.join(EVENT_KINDS)}",
-            "kind", suggest(kind, EVENT_KINDS),
+            if kind is not None
+            else f"missing required field; known kinds: {', '.join(EVENT_KINDS)}",
+            "kind",
+            suggest(kind, EVENT_KINDS),
         )
     cls = EVENT_KINDS[kind]
     allowed = COMMON_FIELDS | set(cls.fields)
     for key in raw:
         if key not in allowed:
-            raise fail(f"unknown field for a {kind} event; allowed: "
-                       f"{', '.join(sorted(allowed))}", key, suggest(key, allowed))
+            raise fail(
+                f"unknown field for {'an' if kind[0] in 'aeiou' else 'a'} {kind} event; "
+                f"allowed: {', '.join(sorted(allowed))}",
+                key,
+                suggest(key, allowed),
+            )
     when_date = raw.get("date")
     if when_date is None:
         raise fail("missing required field", "date")
@@ -359,6 +458,8 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
     source = raw.get("source")
     if not isinstance(source, str) or not source.strip():
         raise fail("every event needs a 'source' (a citation, or 'assumption: why')", "source")
+    if "note" in raw and not isinstance(raw["note"], str):
+        raise fail(f"expected a string, got {raw['note']!r}", "note")
     prob = raw.get("probability", 1.0)
     if isinstance(prob, bool) or not isinstance(prob, int | float) or not 0 <= prob <= 1:
         raise fail(f"expected a probability in [0, 1], got {prob!r}", "probability")
@@ -378,7 +479,8 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
             if not present and spec.required:
                 raise fail("missing required field", fld)
             numbers[fld] = parse_number(
-                val if present else spec.default, spec, lambda msg, f=fld: fail(msg, f))
+                val if present else spec.default, spec, lambda msg, f=fld: fail(msg, f)
+            )
         elif isinstance(spec, Ref):
             if not present:
                 if spec.required:
@@ -401,7 +503,8 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
                 if p not in world.power_ids:
                     raise fail(f"unknown power '{p}'", f"{fld}.{p}", suggest(p, world.power_ids))
                 numbers[f"{fld}.{p}"] = parse_number(
-                    pv, Number(spec.lo, spec.hi), lambda msg, f=f"{fld}.{p}": fail(msg, f))
+                    pv, Number(spec.lo, spec.hi), lambda msg, f=f"{fld}.{p}": fail(msg, f)
+                )
         elif isinstance(spec, Text):
             if not present:
                 if spec.required:
@@ -409,8 +512,18 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
                 continue
             if not isinstance(val, str):
                 raise fail(f"expected a string, got {val!r}", fld)
-    return cls(id=eid, date=when_date, source=source, probability=float(prob), jitter=jitter,
-               when=when, refs=refs, numbers=numbers, raw=raw, file=str(file))
+    return cls(
+        id=eid,
+        date=when_date,
+        source=source,
+        probability=float(prob),
+        jitter=jitter,
+        when=when,
+        refs=refs,
+        numbers=numbers,
+        raw=raw,
+        file=str(file),
+    )
 
 
 def _ref(val: Any, kind: str, world: World, fail) -> Any:

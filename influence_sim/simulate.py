@@ -23,7 +23,7 @@ __all__ = ["EventPlan", "Recorder", "Runner", "replicate_seed", "root_seed", "si
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 #: Event outcome codes per replicate, as written to events.csv.
-STATUS = ("fired", "not drawn", "condition false", "outside horizon")
+STATUS = ("fired", "not drawn", "condition false", "outside horizon", "no effect")
 
 
 def root_seed(rng: SeedLike) -> np.random.SeedSequence:
@@ -64,12 +64,15 @@ class EventPlan:
     def sample(
         cls, event: Event, scenario: Scenario, ids: np.ndarray, root: np.random.SeedSequence
     ) -> EventPlan:
+        """Draw the event's schedule and field values for replicates ``ids``."""
         R = len(ids)
         nominal = scenario.step_of(event.date)
         step = np.full(R, nominal, dtype=np.int64)
         drawn = np.ones(R, dtype=bool)
-        values = {k: np.full(R, d.args[0]) if d.constant else np.empty(R)
-                  for k, d in event.numbers.items()}
+        values = {
+            k: np.full(R, d.args[0]) if d.constant else np.empty(R)
+            for k, d in event.numbers.items()
+        }
         if event.random:
             for j, k in enumerate(ids):
                 gen = _generator(replicate_seed(root, k, 1, event.key))
@@ -97,8 +100,12 @@ class Recorder:
         S, P, F = ens.S, ens.P, ens.F
         n_i = ens.cred.shape[1]
         shapes = {
-            "alignment": (S, P), "balance": (S + 1,), "share": (F,), "reputation": (P,),
-            "credibility": (n_i,), "corridor": (),
+            "alignment": (S, P),
+            "balance": (S + 1,),
+            "share": (F,),
+            "reputation": (P,),
+            "credibility": (n_i,),
+            "corridor": (),
         }
         if factions:
             shapes["score"] = (F, P)
@@ -106,6 +113,7 @@ class Recorder:
         self._next = 0
 
     def maybe_record(self, ens: Ensemble) -> None:
+        """Record the measures if the ensemble's current step is a recorded one."""
         if self._next < len(self.steps) and self.steps[self._next] == ens.t:
             j = self._next
             al = ens.alignment()
@@ -127,9 +135,7 @@ class Runner:
     this one loop.
     """
 
-    def __init__(
-        self, scenario: Scenario, ids: np.ndarray, root: np.random.SeedSequence
-    ) -> None:
+    def __init__(self, scenario: Scenario, ids: np.ndarray, root: np.random.SeedSequence) -> None:
         self.scenario = scenario
         noise = [_generator(replicate_seed(root, k, 0)) for k in ids]
         self.ens = Ensemble(scenario.world, scenario.params, len(ids), scenario.step_days, noise)
@@ -154,7 +160,9 @@ class Runner:
                 plan.status[mask & ~ok] = 2
                 mask &= ok
             if mask.any():
-                plan.event.apply(ens, mask, plan.values)
+                effective = plan.event.apply(ens, mask, plan.values)
+                if effective is not None:
+                    plan.status[mask & ~effective] = 4
         ens.step()
 
 
@@ -172,8 +180,9 @@ def run_ensemble(
 
     runner = Runner(scenario, ids, root)
     rec = Recorder(runner.ens, scenario.steps, every, factions)
-    bar = tqdm(total=scenario.steps, desc=progress, unit="step", disable=progress is None,
-               leave=False)
+    bar = tqdm(
+        total=scenario.steps, desc=progress, unit="step", disable=progress is None, leave=False
+    )
     while not runner.done:
         rec.maybe_record(runner.ens)
         runner.advance()
@@ -217,14 +226,25 @@ def simulate(
     """
     from .results import Result
 
-    ids = np.arange(replicates) if isinstance(replicates, int | np.integer) else np.asarray(
-        replicates, dtype=np.int64)
+    ids = (
+        np.arange(replicates)
+        if isinstance(replicates, int | np.integer)
+        else np.asarray(replicates, dtype=np.int64)
+    )
     if ids.ndim != 1 or len(ids) == 0 or (ids < 0).any():
         raise ValueError("replicates must be a positive count or non-empty non-negative ids")
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ValueError(f"every must be a positive whole number, got {every!r}")
     root = root_seed(rng)
-    data, steps, plans, _ = run_ensemble(scenario, ids, root, every=every, factions=factions,
-                                         progress=progress)
-    return Result(scenario=scenario, replicates=ids, seed=root, steps=steps, data=data,
-                  plans=plans, every=every)
+    data, steps, plans, _ = run_ensemble(
+        scenario, ids, root, every=every, factions=factions, progress=progress
+    )
+    return Result(
+        scenario=scenario,
+        replicates=ids,
+        seed=root,
+        steps=steps,
+        data=data,
+        plans=plans,
+        every=every,
+    )

@@ -27,6 +27,10 @@ __all__ = ["Faction", "Institution", "Power", "State", "World", "available_world
 
 #: Tolerance for "sums to 1" checks on shares and sensitivities.
 SUM_TOL = 1e-6
+#: The sections of a world file.
+WORLD_SECTIONS = frozenset(
+    {"world", "powers", "states", "factions", "institutions", "ties", "links"}
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,9 +231,7 @@ class World:
     def membership(self) -> sparse.csr_array:
         """Faction-to-state membership, (F, S) sparse one-hot."""
         n, s = len(self.factions), len(self.states)
-        return sparse.csr_array(
-            (np.ones(n), (np.arange(n), self.faction_state)), shape=(n, s)
-        )
+        return sparse.csr_array((np.ones(n), (np.arange(n), self.faction_state)), shape=(n, s))
 
 
 # ---------------------------------------------------------------------------------------
@@ -328,10 +330,16 @@ class _Reader:
         return self.sourced(self.table[key], key, lo=lo, hi=hi, lo_open=lo_open)
 
     def sourced(
-        self, val: Any, key: str, *, lo: float = -np.inf, hi: float = np.inf,
-        lo_open: bool = False, extra: set[str] = frozenset(),  # type: ignore[assignment]
+        self,
+        val: Any,
+        key: str,
+        *,
+        lo: float = -np.inf,
+        hi: float = np.inf,
+        lo_open: bool = False,
+        extra: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> float:
-        hint = "write it as {value = X, source = \"...\"} or {value = X, assumption = \"why\"}"
+        hint = 'write it as {value = X, source = "..."} or {value = X, assumption = "why"}'
         if not isinstance(val, dict):
             raise self.fail(f"a bare number has no provenance; {hint}", field=key)
         bad = set(val) - {"value", "source", "assumption", "unit", *extra}
@@ -353,6 +361,12 @@ class _Reader:
             left = "(" if lo_open else "["
             raise self.fail(f"value {v} out of range {left}{lo}, {hi}]", field=key)
         return float(v)
+
+
+def _item(kind: str, table: Any, k: int) -> str:
+    """Name an item by its id when it has a usable one, else by its position."""
+    tid = table.get("id") if isinstance(table, dict) else None
+    return f"{kind} '{tid}'" if isinstance(tid, str) and tid.strip() else f"{kind} #{k + 1}"
 
 
 def _unique(ids: list[tuple[str, str]], file: Path) -> None:
@@ -389,7 +403,7 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
     data = read_toml(path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     top = _Reader(data, file=path, item="world file")
-    top.check_keys({"world", "powers", "states", "factions", "institutions", "ties", "links"})
+    top.check_keys(set(WORLD_SECTIONS))
     for sec in ("world", "powers", "states", "factions"):
         if sec not in data:
             raise WorldError(f"missing required section [{sec}]", file=path)
@@ -414,7 +428,7 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
 
     powers: list[Power] = []
     for k, t in enumerate(tables("powers")):
-        r = _Reader(t, file=path, item=f"power #{k + 1}")
+        r = _Reader(t, file=path, item=_item("power", t, k))
         r.check_keys({"id", "name", "reputation"})
         pid = r.text("id")
         r.item = f"power '{pid}'"
@@ -427,21 +441,19 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
 
     states: list[State] = []
     for k, t in enumerate(tables("states")):
-        r = _Reader(t, file=path, item=f"state #{k + 1}")
-        r.check_keys(
-            {"id", "name", "population", "gdp", "corridor_km", "autonomy", "position"}
-        )
+        r = _Reader(t, file=path, item=_item("state", t, k))
+        r.check_keys({"id", "name", "population", "gdp", "corridor_km", "autonomy", "position"})
         sid = r.text("id")
         r.item = f"state '{sid}'"
         pos = None
         if "position" in r.table:
             p = r.table["position"]
-            if not isinstance(p, dict) or not {"lon", "lat"} <= set(p) or not any(
-                isinstance(p.get(k), str) for k in ("source", "assumption")
+            if (
+                not isinstance(p, dict)
+                or not {"lon", "lat"} <= set(p)
+                or not any(isinstance(p.get(k), str) for k in ("source", "assumption"))
             ):
-                raise r.fail(
-                    'expected {lon = .., lat = .., source = "..."}', field="position"
-                )
+                raise r.fail('expected {lon = .., lat = .., source = "..."}', field="position")
             pos = (
                 r.check_range(p["lon"], "position.lon", lo=-180, hi=180),
                 r.check_range(p["lat"], "position.lat", lo=-90, hi=90),
@@ -461,19 +473,48 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
 
     factions: list[Faction] = []
     for k, t in enumerate(tables("factions")):
-        r = _Reader(t, file=path, item=f"faction #{k + 1}")
+        r = _Reader(t, file=path, item=_item("faction", t, k))
         r.check_keys(
-            {"id", "name", "state", "share", "susceptibility", "legitimacy", "sensitivity",
-             "anchor"}
+            {
+                "id",
+                "name",
+                "state",
+                "share",
+                "susceptibility",
+                "legitimacy",
+                "sensitivity",
+                "anchor",
+            }
         )
         fid = r.text("id")
         r.item = f"faction '{fid}'"
-        st = r.text("state", default=fid.split(".", 1)[0])
-        if "." not in fid or fid.split(".", 1)[0] != st:
-            raise r.fail(f"faction ids are STATE.name with the state's id first, e.g. "
-                         f"'{st}.{fid.rsplit('.', 1)[-1]}'", field="id")
-        if st not in state_ids:
-            raise r.fail(f"unknown state '{st}'", field="state", suggestion=suggest(st, state_ids))
+        prefix = fid.split(".", 1)[0] if "." in fid else None
+        if "state" in r.table:
+            st = r.text("state")
+            if st not in state_ids:
+                raise r.fail(
+                    f"unknown state '{st}'", field="state", suggestion=suggest(st, state_ids)
+                )
+        elif prefix is None:
+            raise r.fail(
+                "faction ids are STATE.name, with the id of the faction's state first, "
+                f"e.g. '{state_ids[0] if state_ids else 'KZ'}.{fid}'",
+                field="id",
+            )
+        elif prefix not in state_ids:
+            raise r.fail(
+                f"unknown state '{prefix}' (faction ids are STATE.name)",
+                field="id",
+                suggestion=suggest(prefix, state_ids),
+            )
+        else:
+            st = prefix
+        if prefix != st:
+            raise r.fail(
+                f"faction ids are STATE.name: '{fid}' is in state '{st}', so its id "
+                f"must start with '{st}.'",
+                field="id",
+            )
         sens = _channel_map(r, "sensitivity", channels)
         if abs(sum(sens.values()) - 1.0) > SUM_TOL:
             raise r.fail(
@@ -503,10 +544,18 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
 
     institutions: list[Institution] = []
     for k, t in enumerate(tables("institutions")):
-        r = _Reader(t, file=path, item=f"institution #{k + 1}")
+        r = _Reader(t, file=path, item=_item("institution", t, k))
         r.check_keys(
-            {"id", "name", "leader", "channel", "members", "other_members", "members_source",
-             "credibility"}
+            {
+                "id",
+                "name",
+                "leader",
+                "channel",
+                "members",
+                "other_members",
+                "members_source",
+                "credibility",
+            }
         )
         iid = r.text("id")
         r.item = f"institution '{iid}'"
@@ -519,7 +568,8 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         if chan not in channels:
             raise r.fail(
                 f"unknown channel '{chan}'; channels: {', '.join(channels)}",
-                field="channel", suggestion=suggest(chan, channels),
+                field="channel",
+                suggestion=suggest(chan, channels),
             )
         members = r.text_list("members")
         for m in members:
@@ -527,21 +577,28 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
                 raise r.fail(
                     f"unknown member '{m}' (members must be powers or states of this world; "
                     "list others under other_members)",
-                    field="members", suggestion=suggest(m, state_ids + power_ids),
+                    field="members",
+                    suggestion=suggest(m, state_ids + power_ids),
                 )
         if len(set(members)) != len(members):
             raise r.fail("duplicate member", field="members")
         r.text("members_source")
         institutions.append(
             Institution(
-                id=iid, name=r.text("name"), leader=leader, channel=chan,
-                members=tuple(members), credibility=r.number("credibility", lo=0, hi=1),
+                id=iid,
+                name=r.text("name"),
+                leader=leader,
+                channel=chan,
+                members=tuple(members),
+                credibility=r.number("credibility", lo=0, hi=1),
             )
         )
 
     _unique(
-        [("power", p.id) for p in powers] + [("state", s.id) for s in states]
-        + [("faction", f.id) for f in factions] + [("institution", i.id) for i in institutions],
+        [("power", p.id) for p in powers]
+        + [("state", s.id) for s in states]
+        + [("faction", f.id) for f in factions]
+        + [("institution", i.id) for i in institutions],
         path,
     )
     for s in states:
@@ -551,7 +608,9 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         if abs(sum(own) - 1.0) > SUM_TOL:
             raise WorldError(
                 f"power shares of its factions must sum to 1, they sum to {sum(own):.6g}",
-                file=path, item=f"state '{s.id}'", field="share",
+                file=path,
+                item=f"state '{s.id}'",
+                field="share",
             )
 
     ties: dict[tuple[str, str], dict[str, float]] = {}
@@ -586,20 +645,32 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
     if len(bal) != 2 or any(b not in power_ids for b in bal):
         bad = next((b for b in bal if b not in power_ids), None)
         raise head.fail(
-            "balance must name two powers of this world", field="balance",
+            "balance must name two powers of this world",
+            field="balance",
             suggestion=suggest(bad, power_ids),
         )
     corridor = head.text("corridor_power", default=power_ids[-1])
     if corridor not in power_ids:
         raise head.fail(
-            f"unknown power '{corridor}'", field="corridor_power",
+            f"unknown power '{corridor}'",
+            field="corridor_power",
             suggestion=suggest(corridor, power_ids),
         )
     return World(
-        name=name, title=head.text("title", default=name), path=str(path), sha256=sha,
-        as_of=as_of, channels=channels, balance=(bal[0], bal[1]), corridor_power=corridor,
-        powers=tuple(powers), states=tuple(states), factions=tuple(factions),
-        institutions=tuple(institutions), links=tuple(links), ties=ties,
+        name=name,
+        title=head.text("title", default=name),
+        path=str(path),
+        sha256=sha,
+        as_of=as_of,
+        channels=channels,
+        balance=(bal[0], bal[1]),
+        corridor_power=corridor,
+        powers=tuple(powers),
+        states=tuple(states),
+        factions=tuple(factions),
+        institutions=tuple(institutions),
+        links=tuple(links),
+        ties=ties,
     )
 
 

@@ -11,7 +11,10 @@ from hypothesis import HealthCheck, settings
 import influence_sim as isim
 
 settings.register_profile(
-    "ci", deadline=None, print_blob=True, max_examples=25,
+    "ci",
+    deadline=None,
+    print_blob=True,
+    max_examples=25,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile("dev", deadline=None, max_examples=10)

@@ -48,8 +48,12 @@ def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> l
     for k in range(n):
         kind = draw(st.sampled_from(sorted(EVENT_KINDS)))
         day = draw(st.integers(0, steps - 1))
-        ev: dict[str, Any] = {"id": f"e{k}", "kind": kind, "date": START + timedelta(days=day),
-                              "source": "hypothesis"}
+        ev: dict[str, Any] = {
+            "id": f"e{k}",
+            "kind": kind,
+            "date": START + timedelta(days=day),
+            "source": "hypothesis",
+        }
         if draw(st.booleans()):
             ev["probability"] = draw(st.floats(0, 1))
         if draw(st.booleans()):
@@ -57,7 +61,9 @@ def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> l
         cls = EVENT_KINDS[kind]
         state = draw(st.sampled_from(world.state_ids))
         if kind == "withdrawal":
-            ivs = [e["id"] for e in events if e["kind"] == "intervention" and e["date"] <= ev["date"]]
+            ivs = [
+                e["id"] for e in events if e["kind"] == "intervention" and e["date"] <= ev["date"]
+            ]
             if not ivs:
                 continue
             ev["intervention"] = draw(st.sampled_from(ivs))
@@ -87,11 +93,13 @@ def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> l
                     else:
                         ev[name] = draw(st.sampled_from(world.kinds[spec.kind]))
                 elif isinstance(spec, RefList):
-                    ev[name] = draw(st.lists(st.sampled_from(world.institution_ids),
-                                             max_size=2, unique=True))
+                    ev[name] = draw(
+                        st.lists(st.sampled_from(world.institution_ids), max_size=2, unique=True)
+                    )
                 elif isinstance(spec, Scores) and draw(st.booleans()):
-                    ev[name] = {p: draw(st.floats(0, 1 / len(world.powers)))
-                                for p in world.power_ids}
+                    ev[name] = {
+                        p: draw(st.floats(0, 1 / len(world.powers))) for p in world.power_ids
+                    }
                 elif isinstance(spec, Text):
                     pass
             if kind == "intervention":
@@ -108,13 +116,21 @@ def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> l
                 ev.pop("credibility", None)
         if draw(st.booleans()):
             f = _faction_in(draw, world)
-            ev["when"] = {"measure": "share", "actor": f, "op": draw(st.sampled_from([">", "<"])),
-                          "value": draw(st.floats(0, 1))}
+            ev["when"] = {
+                "measure": "share",
+                "actor": f,
+                "op": draw(st.sampled_from([">", "<"])),
+                "value": draw(st.floats(0, 1)),
+            }
         events.append(ev)
     return events
 
 
-def scenario_dict(events: list[dict], steps: int, world: str = "central_asia_2021",
-                  **params: Any) -> dict:
-    return {"scenario": {"name": "hyp", "world": world, "start": START, "step": "1d",
-                         "steps": steps}, "params": params, "events": events}
+def scenario_dict(
+    events: list[dict], steps: int, world: str = "central_asia_2021", **params: Any
+) -> dict:
+    return {
+        "scenario": {"name": "hyp", "world": world, "start": START, "step": "1d", "steps": steps},
+        "params": params,
+        "events": events,
+    }

@@ -18,15 +18,20 @@ from .conftest import BASELINE, SCENARIOS
 
 def test_run_writes_outputs_that_reload(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["run", str(BASELINE), "-n", "6", "--seed", "3", "--out", str(out), "-q",
-                 "--every", "7"])
+    code = main(
+        ["run", str(BASELINE), "-n", "6", "--seed", "3", "--out", str(out), "-q", "--every", "7"]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "median [90% interval]" in text
     for state in ("KZ", "KG", "TJ", "UZ", "TM", "region"):
         assert f"\n{state}" in text
-    assert {p.name for p in out.iterdir()} == {"manifest.json", "timeseries", "summary.csv",
-                                                "events.csv"}
+    assert {p.name for p in out.iterdir()} == {
+        "manifest.json",
+        "timeseries",
+        "summary.csv",
+        "events.csv",
+    }
     manifest = json.loads((out / "manifest.json").read_text())
     scen = isim.load_scenario(BASELINE)
     assert manifest["scenario"]["sha256"] == scen.sha256
@@ -34,12 +39,26 @@ def test_run_writes_outputs_that_reload(tmp_path, capsys):
     assert manifest["versions"]["influence_sim"] == isim.__version__
     assert manifest["resolved"]["params"]["peer_weight"] == 1.0
     schema = pq.read_table(out / "timeseries").schema
-    assert schema.names == ["scenario", "replicate", "step", "date", "measure", "actor",
-                            "power", "value"]
+    assert schema.names == [
+        "scenario",
+        "replicate",
+        "step",
+        "date",
+        "measure",
+        "actor",
+        "power",
+        "value",
+    ]
     run = isim.load_run(out)
     ts = run.timeseries
-    assert set(ts["measure"].astype(str)) == {"alignment", "balance", "share", "reputation",
-                                             "credibility", "corridor"}
+    assert set(ts["measure"].astype(str)) == {
+        "alignment",
+        "balance",
+        "share",
+        "reputation",
+        "credibility",
+        "corridor",
+    }
     assert "region" in set(ts.loc[ts["measure"] == "balance", "actor"].astype(str))
     assert sorted(ts["replicate"].unique()) == list(range(6))
     assert ts["step"].max() == scen.steps and (ts["step"] % 7 == 0).sum() > 0
@@ -47,8 +66,11 @@ def test_run_writes_outputs_that_reload(tmp_path, capsys):
     assert set(run.events["event"]) == {e.id for e in scen.events}
     # what was written equals a fresh in-memory run with the same seed
     res = isim.simulate(scen, replicates=6, rng=3, every=7)
-    bal = ts[(ts["measure"] == "balance") & (ts["actor"] == "KZ")].sort_values(
-        ["step", "replicate"])["value"].to_numpy()
+    bal = (
+        ts[(ts["measure"] == "balance") & (ts["actor"] == "KZ")]
+        .sort_values(["step", "replicate"])["value"]
+        .to_numpy()
+    )
     np.testing.assert_array_equal(bal, res.data["balance"][:, :, 0].reshape(-1))
 
 
@@ -93,8 +115,20 @@ def test_params_lists_every_parameter(capsys):
 
 def test_counterfactuals_command(tmp_path, capsys):
     out = tmp_path / "cf"
-    code = main(["counterfactuals", str(BASELINE), str(SCENARIOS / "counterfactuals/no_csto.toml"),
-                 "-n", "4", "--out", str(out), "-q", "--at", "2022-03-01"])
+    code = main(
+        [
+            "counterfactuals",
+            str(BASELINE),
+            str(SCENARIOS / "counterfactuals/no_csto.toml"),
+            "-n",
+            "4",
+            "--out",
+            str(out),
+            "-q",
+            "--at",
+            "2022-03-01",
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "no_csto" in text and "2022-03-01" in text
@@ -108,10 +142,12 @@ def test_counterfactuals_command(tmp_path, capsys):
 
 
 def test_import_has_no_side_effects():
-    code = ("import sys, multiprocessing, logging; import influence_sim; "
-            "assert 'matplotlib' not in sys.modules; "
-            "assert multiprocessing.get_start_method(allow_none=True) is None; "
-            "assert not logging.getLogger().handlers")
+    code = (
+        "import sys, multiprocessing, logging; import influence_sim; "
+        "assert 'matplotlib' not in sys.modules; "
+        "assert multiprocessing.get_start_method(allow_none=True) is None; "
+        "assert not logging.getLogger().handlers"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

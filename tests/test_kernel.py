@@ -39,8 +39,9 @@ def test_friedkin_johnsen_closed_form_is_the_long_run_state():
     n = len(WORLD.factions)
     wff, wfo = system.W[:, :n], system.W[:, n:]
     lam = system.lam[:, None]
-    expected = np.linalg.solve(np.eye(n) - lam * wff,
-                               lam * (wfo @ system.fixed) + (1 - lam) * system.x0)
+    expected = np.linalg.solve(
+        np.eye(n) - lam * wff, lam * (wfo @ system.fixed) + (1 - lam) * system.x0
+    )
     model.ensemble.x[:] = model.ensemble.anchor  # perturb: restart from the priors
     model.run()
     np.testing.assert_allclose(model.faction_scores(), expected, atol=1e-9, rtol=0)
@@ -52,14 +53,15 @@ def test_friedkin_johnsen_closed_form_is_the_long_run_state():
 def test_scenario_without_events_is_flat(world):
     res = isim.simulate(quiet_scenario(steps=90), replicates=2, rng=0)
     for name, arr in res.data.items():
-        np.testing.assert_allclose(arr, np.broadcast_to(arr[:1], arr.shape), atol=1e-6,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            arr, np.broadcast_to(arr[:1], arr.shape), atol=1e-6, err_msg=name
+        )
 
 
 def test_steady_state_solver_matches_dense_closed_form_after_events(baseline):
     """The sparse solver (used for initialisation) agrees with the dense closed form in a
     perturbed state: shares, patronage and reputations moved by the baseline's events."""
-    from influence_sim.simulate import run_ensemble, root_seed
+    from influence_sim.simulate import root_seed, run_ensemble
 
     _, _, _, ens = run_ensemble(baseline, np.arange(2), root_seed(4))
     for r in range(2):
@@ -77,8 +79,9 @@ def test_invariants_hold_under_arbitrary_valid_events(events, seed):
     assert score.sum(axis=-1).max() <= 1 + 1e-5  # the rest is autonomy
     share = res.data["share"].astype(float)
     assert share.min() >= 0
-    per_state = np.stack([share[..., WORLD.faction_state == s].sum(-1)
-                          for s in range(len(WORLD.states))], -1)
+    per_state = np.stack(
+        [share[..., WORLD.faction_state == s].sum(-1) for s in range(len(WORLD.states))], -1
+    )
     np.testing.assert_allclose(per_state, 1.0, atol=1e-5)
     for m in ("reputation", "credibility"):
         assert res.data[m].min() >= 0 and res.data[m].max() <= 1

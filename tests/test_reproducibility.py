@@ -15,7 +15,7 @@ import influence_sim as isim
 from influence_sim.scenario import scenario_from_dict
 
 from .conftest import BASELINE, DATA, short
-from .strategies import event_tables, scenario_dict
+from .strategies import event_tables
 
 WORLD = isim.load_world("central_asia_2021")
 
@@ -57,8 +57,10 @@ def test_generator_and_seedsequence_rng_are_accepted(short_baseline):
     b = isim.simulate(short_baseline, replicates=2, rng=99)
     assert_same(a, b)
     g1, g2 = np.random.default_rng(3), np.random.default_rng(3)
-    assert_same(isim.simulate(short_baseline, replicates=2, rng=g1),
-                isim.simulate(short_baseline, replicates=2, rng=g2))
+    assert_same(
+        isim.simulate(short_baseline, replicates=2, rng=g1),
+        isim.simulate(short_baseline, replicates=2, rng=g2),
+    )
     with pytest.raises(TypeError):
         isim.simulate(short_baseline, replicates=2, rng="seed")
 
@@ -84,8 +86,9 @@ def test_event_with_probability_zero_changes_nothing(short_baseline, extra, seed
 def test_removing_an_event_leaves_other_events_draws_alone():
     """Common random numbers: each event's draws are keyed by its id, not its position."""
     a = isim.simulate(short(BASELINE, 40), replicates=20, rng=3)
-    b = isim.simulate(short(BASELINE.parent / "counterfactuals" / "no_csto.toml", 40),
-                      replicates=20, rng=3)
+    b = isim.simulate(
+        short(BASELINE.parent / "counterfactuals" / "no_csto.toml", 40), replicates=20, rng=3
+    )
     plan_a = {p.event.id: p for p in a.plans}
     plan_b = {p.event.id: p for p in b.plans}
     for eid in ("protests_nationwide", "xi_message", "massimov_dismissed"):
@@ -131,14 +134,26 @@ def test_reordering_actors_relabels_outputs_and_changes_nothing_else(tmp_path):
     assert world2.faction_ids == tuple(reversed(WORLD.faction_ids))
     head = {"name": "x", "start": date(2022, 1, 1), "step": "1d", "steps": 45}
     events = tomllib.loads(BASELINE.read_text())["events"]
-    a = isim.simulate(scenario_from_dict({"scenario": {**head, "world": "central_asia_2021"},
-                                          "events": events}), replicates=4, rng=8, factions=True)
-    b = isim.simulate(scenario_from_dict({"scenario": {**head, "world": str(w2)},
-                                          "events": events}), replicates=4, rng=8, factions=True)
+    a = isim.simulate(
+        scenario_from_dict({"scenario": {**head, "world": "central_asia_2021"}, "events": events}),
+        replicates=4,
+        rng=8,
+        factions=True,
+    )
+    b = isim.simulate(
+        scenario_from_dict({"scenario": {**head, "world": str(w2)}, "events": events}),
+        replicates=4,
+        rng=8,
+        factions=True,
+    )
     fa, fb = a.frame(), b.frame()
     key = ["replicate", "step", "measure", "actor", "power"]
-    fa, fb = (f.astype({c: object for c in ("actor", "power", "measure")}).fillna(
-        {"power": ""}).sort_values(key) for f in (fa, fb))
+    fa, fb = (
+        f.astype(dict.fromkeys(("actor", "power", "measure"), object))
+        .fillna({"power": ""})
+        .sort_values(key)
+        for f in (fa, fb)
+    )
     assert len(fa) == len(fb)
     np.testing.assert_array_equal(fa[key].to_numpy(), fb[key].to_numpy())
     np.testing.assert_allclose(fa["value"].to_numpy(), fb["value"].to_numpy(), atol=2e-6)
@@ -150,28 +165,50 @@ def test_mesa_model_equals_replicate_of_simulate(short_baseline):
     model = isim.InfluenceModel(short_baseline, rng=21, replicate=2).run()
     df = model.datacollector.get_model_vars_dataframe()
     assert len(df) == short_baseline.steps + 1
-    np.testing.assert_allclose(df["balance.KZ"].to_numpy(), res.data["balance"][:, 0, 0],
-                               atol=1e-6)
-    np.testing.assert_allclose(df["balance.region"].to_numpy(), res.data["balance"][:, 0, -1],
-                               atol=1e-6)
+    np.testing.assert_allclose(df["balance.KZ"].to_numpy(), res.data["balance"][:, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(
+        df["balance.region"].to_numpy(), res.data["balance"][:, 0, -1], atol=1e-6
+    )
     assert not model.running
-    assert set(model.fired_events()) == {
-        p.event.id for p in res.plans if p.status[0] == 0}
+    assert set(model.fired_events()) == {p.event.id for p in res.plans if p.status[0] == 0}
 
 
 def test_third_power_in_another_region_needs_only_a_world_file():
     world = isim.load_world(DATA / "tri_power.toml")
     assert world.power_ids == ("RU", "TR", "US")
-    scen = scenario_from_dict({
-        "scenario": {"name": "tri", "world": str(DATA / "tri_power.toml"),
-                     "start": date(2024, 1, 1), "step": "1w", "steps": 52},
-        "events": [
-            {"id": "u", "kind": "unrest", "date": date(2024, 2, 1), "state": "GE",
-             "intensity": 0.7, "days": 21, "source": "test"},
-            {"id": "i", "kind": "intervention", "date": date(2024, 2, 5), "power": "US",
-             "state": "GE", "backs": "GE.government", "size": 0.5, "days": 28,
-             "source": "test"},
-        ]})
+    scen = scenario_from_dict(
+        {
+            "scenario": {
+                "name": "tri",
+                "world": str(DATA / "tri_power.toml"),
+                "start": date(2024, 1, 1),
+                "step": "1w",
+                "steps": 52,
+            },
+            "events": [
+                {
+                    "id": "u",
+                    "kind": "unrest",
+                    "date": date(2024, 2, 1),
+                    "state": "GE",
+                    "intensity": 0.7,
+                    "days": 21,
+                    "source": "test",
+                },
+                {
+                    "id": "i",
+                    "kind": "intervention",
+                    "date": date(2024, 2, 5),
+                    "power": "US",
+                    "state": "GE",
+                    "backs": "GE.government",
+                    "size": 0.5,
+                    "days": 28,
+                    "source": "test",
+                },
+            ],
+        }
+    )
     res = isim.simulate(scen, replicates=8, rng=0)
     assert res.data["alignment"].shape == (53, 8, 3, 3)
     frame = res.frame("alignment")
@@ -209,9 +246,14 @@ def test_mesa_batch_run(short_baseline):
 
     method = multiprocessing.get_start_method(allow_none=True)
     try:
-        rows = mesa.batch_run(isim.InfluenceModel, parameters={"scenario": short_baseline},
-                              rng=[1, 2], max_steps=100, data_collection_period=-1,
-                              display_progress=False)
+        rows = mesa.batch_run(
+            isim.InfluenceModel,
+            parameters={"scenario": short_baseline},
+            rng=[1, 2],
+            max_steps=100,
+            data_collection_period=-1,
+            display_progress=False,
+        )
     finally:  # mesa.batch_run forces the 'spawn' start method globally; undo that
         multiprocessing.set_start_method(method, force=True)
     assert len(rows) >= 2
@@ -220,6 +262,7 @@ def test_mesa_batch_run(short_baseline):
         assert row["Step"] == short_baseline.steps
         finals[row["iteration"]] = row["balance.KZ"]
     direct = isim.InfluenceModel(short_baseline, rng=1).run()
-    assert finals[0] == pytest.approx(direct.datacollector.get_model_vars_dataframe()
-                                      ["balance.KZ"].iloc[-1])
+    assert finals[0] == pytest.approx(
+        direct.datacollector.get_model_vars_dataframe()["balance.KZ"].iloc[-1]
+    )
     assert finals[0] != finals[1]

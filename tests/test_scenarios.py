@@ -21,18 +21,30 @@ OTHERS = ("KG", "TJ", "UZ", "TM")
 @pytest.fixture(scope="module")
 def runs():
     """Baseline and counterfactuals over 120 days, 60 paired replicates."""
-    paths = {"base": BASELINE, "no_csto": CF / "no_csto.toml",
-             "nazarbayev": CF / "nazarbayev_prevails.toml",
-             "sco": CF / "china_sco_response.toml", "swift": CF / "china_swift_response.toml",
-             "no_purge": CF / "no_massimov_purge.toml"}
+    paths = {
+        "base": BASELINE,
+        "no_csto": CF / "no_csto.toml",
+        "nazarbayev": CF / "nazarbayev_prevails.toml",
+        "sco": CF / "china_sco_response.toml",
+        "swift": CF / "china_swift_response.toml",
+        "no_purge": CF / "no_massimov_purge.toml",
+    }
     return {k: isim.simulate(short(p, 120), replicates=60, rng=2022) for k, p in paths.items()}
 
 
 def test_baseline_encodes_the_timeline(baseline):
     ids = {e.id for e in baseline.events}
-    assert {"security_council_chair", "csto_request", "csto_deploy", "csto_withdrawal",
-            "massimov_dismissed", "massimov_arrested", "xi_message",
-            "sons_in_law_removed", "kulibayev_resigns"} <= ids
+    assert {
+        "security_council_chair",
+        "csto_request",
+        "csto_deploy",
+        "csto_withdrawal",
+        "massimov_dismissed",
+        "massimov_arrested",
+        "xi_message",
+        "sons_in_law_removed",
+        "kulibayev_resigns",
+    } <= ids
     assert baseline.steps * baseline.step_days >= 365
     for e in baseline.events:
         assert date(2022, 1, 2) <= e.date <= date(2022, 1, 19), e.id
@@ -43,7 +55,8 @@ def test_counterfactual_inheritance():
     base = isim.load_scenario(BASELINE)
     no_csto = isim.load_scenario(CF / "no_csto.toml")
     assert [e.id for e in no_csto.events] == [
-        e.id for e in base.events if e.id not in {"csto_request", "csto_deploy", "csto_withdrawal"}]
+        e.id for e in base.events if e.id not in {"csto_request", "csto_deploy", "csto_withdrawal"}
+    ]
     stays = isim.load_scenario(CF / "csto_stays.toml")
     withdrawal = next(e for e in stays.events if e.id == "csto_withdrawal")
     assert withdrawal.date == date(2022, 7, 6)  # replaced in place, not appended
