@@ -138,19 +138,19 @@ class Result:
         raise KeyError(measure)
 
     # ---- tidy output -------------------------------------------------------------------
-    def table(self, measure: str) -> pa.Table:
-        """One measure as a tidy Arrow table with the columns of ``timeseries/``."""
-        arr = self.data[measure]
+    def table(self, measure: str, rows: slice = slice(None)) -> pa.Table:
+        """One measure as a tidy Arrow table with the columns of ``timeseries/``.
+
+        ``rows`` selects recorded steps (positions along the first axis).
+        """
+        arr = self.data[measure][rows]
         T, R = arr.shape[:2]
         flat = arr.reshape(T, R, -1)
         A = flat.shape[2]
         actors, powers = self.labels(measure)
-        step = np.repeat(self.steps.astype(np.int32), R * A)
+        step = np.repeat(self.steps[rows].astype(np.int32), R * A)
         rep = np.tile(np.repeat(self.replicates.astype(np.int32), A), T)
         idx = np.tile(np.arange(A, dtype=np.int32), T * R)
-        actor_col = _dictionary(actors, idx)
-        power_col = _dictionary(powers, idx)
-        dates = np.repeat(self.dates, R * A)
         n = len(step)
         return pa.table(
             {
@@ -159,15 +159,25 @@ class Result:
                 ),
                 "replicate": pa.array(rep),
                 "step": pa.array(step),
-                "date": pa.array(dates.astype("datetime64[D]")),
+                "date": pa.array(np.repeat(self.dates[rows], R * A).astype("datetime64[D]")),
                 "measure": pa.DictionaryArray.from_arrays(
                     np.zeros(n, np.int32), pa.array([measure])
                 ),
-                "actor": actor_col,
-                "power": power_col,
+                "actor": _dictionary(actors, idx),
+                "power": _dictionary(powers, idx),
                 "value": pa.array(flat.reshape(-1)),
             }
         )
+
+    def write_parquet(self, measure: str, path: Path, rows_per_group: int = 1 << 20) -> None:
+        """Stream one measure to a Parquet file, a block of recorded steps at a time."""
+        per_step = int(np.prod(self.data[measure].shape[1:]))
+        block = max(1, rows_per_group // max(per_step, 1))
+        with pq.ParquetWriter(
+            path, self.table(measure, slice(0, 1)).schema, compression="zstd"
+        ) as writer:
+            for start in range(0, len(self.steps), block):
+                writer.write_table(self.table(measure, slice(start, start + block)))
 
     def frame(self, measures: str | list[str] | None = None) -> pd.DataFrame:
         """Tidy frame: scenario, replicate, step, date, measure, actor, power, value."""
@@ -326,7 +336,7 @@ class Result:
             ts = tmp / "timeseries"
             ts.mkdir()
             for m in self.data:
-                pq.write_table(self.table(m), ts / f"{m}.parquet", compression="zstd")
+                self.write_parquet(m, ts / f"{m}.parquet")
             self.summary().to_csv(tmp / "summary.csv", index=False)
             self.events().to_csv(tmp / "events.csv", index=False)
             (tmp / "manifest.json").write_text(json.dumps(self.manifest(), indent=2) + "\n")
