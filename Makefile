@@ -17,10 +17,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dask]'
 	@touch $(STAMP)
 
+# the main job: the Kazakhstan 2022 experiment (baseline against its counterfactuals);
+# rerunning completes an interrupted batch and reuses a finished one
+EXPERIMENT := scenarios/experiments/kazakhstan_2022.toml
+RESULTS := results/kazakhstan_2022
+
 run: $(STAMP)
-	$(BIN)/influence-sim counterfactuals scenarios/kazakhstan_2022.toml \
-		scenarios/counterfactuals/*.toml scenarios/readings/*.toml \
-		--replicates 200 --at 2022-03-01 --out results/kazakhstan_2022
+	$(BIN)/influence-sim batch $(EXPERIMENT) --out $(RESULTS) --resume
+	$(BIN)/influence-sim compare $(RESULTS)
+	$(BIN)/influence-sim explain $(RESULTS) --actor KZ
+	$(BIN)/influence-sim plot $(RESULTS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

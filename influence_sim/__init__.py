@@ -7,11 +7,14 @@ does not import matplotlib, configure logging or touch multiprocessing settings.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .compare import compare, explain
 from .errors import ScenarioError, WorldError
+from .experiment import load_experiment, run_experiment
 from .model import InfluenceModel
 from .results import Result, load_run
 from .scenario import Scenario, load_scenario
 from .simulate import simulate
+from .store import load_results
 from .world import World, load_world
 
 try:
@@ -27,8 +30,13 @@ __all__ = [
     "World",
     "WorldError",
     "__version__",
+    "compare",
+    "explain",
+    "load_experiment",
+    "load_results",
     "load_run",
     "load_scenario",
     "load_world",
+    "run_experiment",
     "simulate",
 ]

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+import numpy as np
+
 from .errors import ScenarioError
 
 __all__ = ["main"]
@@ -49,6 +51,17 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
+def _threshold(text: str) -> tuple[str, float]:
+    actor, sep, level = text.partition("=")
+    try:
+        value = float(level)
+    except ValueError:
+        value = None
+    if not sep or not actor or value is None:
+        raise argparse.ArgumentTypeError(f"expected ACTOR=LEVEL (e.g. KZ=0.25), got {text!r}")
+    return actor, value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the CLI)."""
     from . import __version__
@@ -60,19 +73,47 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"influence-sim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check scenario and world files")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="scenario or world TOML files")
+    p = sub.add_parser("validate", help="check scenario, world and experiment files")
+    p.add_argument(
+        "paths", nargs="+", metavar="PATH", help="scenario, world or experiment TOML files"
+    )
 
     p = sub.add_parser("run", help="run one scenario's replicates and write the results")
     p.add_argument("scenario", metavar="SCENARIO", help="scenario TOML file")
     _run_options(p)
 
-    p = sub.add_parser(
-        "counterfactuals",
-        help="run a baseline and its counterfactuals with paired replicates; print differences",
+    p = sub.add_parser("batch", help="run an experiment into a resumable results store")
+    p.add_argument("experiment", metavar="EXPERIMENT", help="experiment TOML file")
+    p.add_argument("--out", type=Path, required=True, help="results store directory")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="complete an interrupted batch in --out (only missing chunks run)",
     )
-    p.add_argument("baseline", metavar="BASELINE", help="baseline scenario TOML file")
-    p.add_argument("others", nargs="+", metavar="SCENARIO", help="counterfactual scenario files")
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="worker processes (default: the number of cores)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=["process", "dask"],
+        default="process",
+        help="local process pool (default) or a Dask distributed cluster",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler address; without it --executor dask starts a "
+        "LocalCluster of --workers processes",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("compare", help="paired effects of each scenario against the baseline")
+    p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
+    p.add_argument("--baseline", default=None, help="baseline scenario (default: the experiment's)")
     p.add_argument(
         "--at",
         type=_date,
@@ -81,7 +122,57 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATE",
         help="also compare at this date (YYYY-MM-DD; repeatable)",
     )
-    _run_options(p)
+    p.add_argument(
+        "--measure",
+        action="append",
+        default=None,
+        dest="measures",
+        help="outcome measure (repeatable; default balance, alignment, corridor)",
+    )
+    p.add_argument(
+        "--threshold",
+        action="append",
+        default=None,
+        type=_threshold,
+        metavar="ACTOR=LEVEL",
+        help="balance level for time-to-threshold "
+        "(repeatable; default: the experiment's, else start + 0.05)",
+    )
+    p.add_argument("--top", type=_positive, default=25, help="rows of the printed table")
+    p.add_argument("--boot", type=_positive, default=2000, help="bootstrap resamples")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the bootstrap")
+
+    p = sub.add_parser("explain", help="attribute a scenario's outcome to its events")
+    p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
+    p.add_argument("--scenario", default=None, help="scenario (default: the baseline)")
+    p.add_argument("--measure", default="balance", help="outcome measure (default balance)")
+    p.add_argument("--actor", default="KZ", help="actor of the outcome (default KZ)")
+    p.add_argument("--power", default=None, help="power, for alignment")
+    p.add_argument(
+        "--at", type=_date, default=None, help="date of the outcome (default: the horizon)"
+    )
+    p.add_argument("--point", type=int, default=0, help="design point (default 0)")
+    p.add_argument(
+        "--replicates",
+        "-n",
+        type=_positive,
+        default=None,
+        help="use the first N replicates (default: all)",
+    )
+    p.add_argument("--boot", type=_positive, default=2000, help="bootstrap resamples")
+    p.add_argument("--seed", type=_seed, default=0, help="seed of the bootstrap")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("plot", help="draw the figures of a results store (PNG, and SVG)")
+    p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FIGDIR",
+        help="folder for the figures (default: DIR/figures)",
+    )
+    p.add_argument("--svg", action="store_true", help="also write SVG files")
 
     sub.add_parser("params", help="list the documented parameters with defaults and ranges")
     return parser
@@ -149,8 +240,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _validate(args.paths)
         case "run":
             return _run(args)
-        case "counterfactuals":
-            return _counterfactuals(args)
+        case "batch":
+            return _batch(args)
+        case "compare":
+            return _compare(args)
+        case "explain":
+            return _explain(args)
+        case "plot":
+            return _plot(args)
         case "params":
             return _params()
     raise AssertionError(args.command)  # pragma: no cover
@@ -172,7 +269,16 @@ def _validate(paths: list[str]) -> int:
             top = {}  # the scenario loader reports the syntax error
         # a file with [scenario] is a scenario; otherwise any world section makes it a world
         is_world = "scenario" not in top and bool(set(top) & WORLD_SECTIONS)
-        if is_world:
+        if "experiment" in top:
+            from .experiment import load_experiment
+
+            e = load_experiment(path)
+            print(
+                f"{path}: ok (experiment '{e.name}': {len(e.scenarios)} scenarios x "
+                f"{len(e.points)} point(s) x {e.replicates} replicates, {len(e.tasks())} "
+                "chunks)"
+            )
+        elif is_world:
             w = load_world(path)
             print(
                 f"{path}: ok (world '{w.name}': {len(w.powers)} powers, {len(w.states)} "
@@ -227,59 +333,119 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _counterfactuals(args: argparse.Namespace) -> int:
-    from .compare import paired_differences
-    from .results import atomic_file
+def _batch(args: argparse.Namespace) -> int:
+    from .experiment import load_experiment, run_experiment
 
-    base = _simulate(args.baseline, args, desc="baseline")
-    others = [_simulate(p, args, desc=Path(p).stem) for p in args.others]
-    names = [base.scenario.name, *(o.scenario.name for o in others)]
-    if len(set(names)) != len(names):
-        raise _InputError("scenario names must be distinct; got " + ", ".join(names))
-    s = base.scenario
-    print(
-        f"\nBaseline {s.name}: {len(base.replicates)} replicates, seed {args.seed}, "
-        f"horizon {s.end}\n"
+    exp = load_experiment(args.experiment)
+    if args.scheduler and args.executor != "dask":
+        raise _InputError("--scheduler needs --executor dask")
+    rs = run_experiment(
+        exp,
+        args.out,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=not args.quiet,
     )
-    print("Baseline: final alignment and balance per state, median [90% interval]")
-    print(base.overview().to_string())
-    try:
-        diffs = paired_differences(base, others, at=args.at)
-    except ValueError as exc:
-        raise _InputError(str(exc)) from None
-    for when, part in diffs.groupby("date", sort=True):
-        print(
-            f"\nCounterfactual minus baseline: balance ({'-'.join(s.world.balance)}) on "
-            f"{when}, paired by replicate: mean [90% interval of the differences]"
-        )
-        print(
-            part.pivot(index="scenario", columns="actor", values="text")
-            .reindex(columns=[*s.world.state_ids, "region"])
-            .to_string()
-        )
-    if args.out is not None:
-        out = Path(args.out)
-        for res in (base, *others):
-            res.write(out / res.scenario.name)
-        with atomic_file(out / "differences.csv") as tmp:
-            diffs.drop(columns="text").to_csv(tmp, index=False)
-        figs = _figures(base, others, out / "figures")
-        print(
-            f"\nWrote {out}/: one run directory per scenario, differences.csv, "
-            f"figures/ ({', '.join(f.name for f in figs)})"
-        )
+    print(
+        f"{exp.title}\n{exp.name}: {len(exp.scenarios)} scenarios x {len(exp.points)} "
+        f"point(s) x {exp.replicates} replicates, seed {exp.seed}; "
+        f"{len(rs.done)} of {len(rs.manifest['chunks'])} chunks done in {args.out}"
+    )
     return 0
 
 
-def _figures(base, others, folder: Path) -> list[Path]:
+def _compare(args: argparse.Namespace) -> int:
+    from .compare import OUTCOMES, compare, write_csv
+    from .store import load_results
+
+    rs = load_results(args.results)
+    cmp = compare(
+        rs,
+        baseline=args.baseline,
+        at=args.at,
+        measures=args.measures or OUTCOMES,
+        thresholds=args.threshold,
+        n_boot=args.boot,
+        seed=args.seed,
+    )
+    print(
+        f"Paired effects against '{args.baseline or rs.baseline}' "
+        f"({rs.manifest['replicates']} paired replicates), biggest first: mean difference, "
+        "95% bootstrap CI of the mean, share of replicates with a positive difference, "
+        "effect size d = mean/sd\n"
+    )
+    print(cmp.table(args.top))
+    if len(cmp.effects) > args.top:
+        print(f"... {len(cmp.effects) - args.top} more rows in the CSV")
+    if not cmp.thresholds.empty:
+        print("\nTime to threshold (balance):")
+        print(cmp.threshold_table())
+    out = args.results / "analysis"
+    write_csv(cmp.effects, out / "effects.csv")
+    write_csv(cmp.thresholds, out / "thresholds.csv")
+    print(f"\nWrote {out}/effects.csv and {out}/thresholds.csv")
+    return 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .compare import explain, write_csv
+
+    table, partial = explain(
+        args.results,
+        scenario=args.scenario,
+        measure=args.measure,
+        actor=args.actor,
+        power=args.power,
+        at=args.at,
+        point=args.point,
+        replicates=args.replicates,
+        n_boot=args.boot,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    label = args.actor + (f"/{args.power}" if args.power else "")
+    when = f"on {args.at}" if args.at else "at the horizon"
+    print(
+        f"Contribution of each event to {args.measure} {label} {when}: the outcome with "
+        "all events minus the outcome without the event, paired by replicate; "
+        "mean [95% CI], share > 0\n"
+    )
+    for r in table.itertuples():
+        fired = "" if np.isnan(r.fired) else f"fired {r.fired:4.0%}"
+        print(
+            f"{r.event:28} {r.kind:17} {r.date:10} {r.mean:+8.4f} "
+            f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] {r.positive:5.0%}  {fired}"
+        )
+    if len(partial):
+        print(
+            "\nEvents that fired in only some replicates: "
+            + ", ".join(f"{e} ({f:.0%})" for e, f in partial.itertuples(index=False))
+        )
+    name = f"explain_{args.scenario or 'baseline'}_{args.measure}_{label.replace('/', '-')}.csv"
+    path = write_csv(table, args.results / "analysis" / name)
+    print(f"\nWrote {path}")
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
     from .plots import balance_panels
     from .results import atomic_file
+    from .store import load_results
 
-    fig = balance_panels(base, others)
-    path = folder / "balance_by_state.png"
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, dpi=130, format="png")
-    return [path]
+    rs = load_results(args.results)
+    folder = args.out or args.results / "figures"
+    written = []
+    figures = {"balance_by_state": balance_panels(rs)}
+    for name, fig in figures.items():
+        for fmt in ("png", "svg") if args.svg else ("png",):
+            path = folder / f"{name}.{fmt}"
+            with atomic_file(path) as tmp:
+                fig.savefig(tmp, format=fmt, dpi=130)
+            written.append(path)
+    print("Wrote " + ", ".join(str(p) for p in written))
+    return 0
 
 
 def _params() -> int:

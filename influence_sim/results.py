@@ -169,6 +169,31 @@ class Result:
             }
         )
 
+    def series_names(self, measure: str) -> list[str]:
+        """Column names of a measure's series in wide tables: ``measure/actor[/power]``."""
+        actors, powers = self.labels(measure)
+        return [
+            f"{measure}/{a}" + (f"/{p}" if p else "") for a, p in zip(actors, powers, strict=True)
+        ]
+
+    def wide_table(self) -> pa.Table:
+        """All recorded measures as one wide table.
+
+        Columns ``replicate``, ``step`` and one float32 column per series; rows ordered by
+        replicate, then step. This is the experiment store's chunk format;
+        `influence_sim.store` turns it back into tidy frames.
+        """
+        T, R = len(self.steps), len(self.replicates)
+        cols: dict[str, np.ndarray] = {
+            "replicate": np.repeat(self.replicates.astype(np.int32), T),
+            "step": np.tile(self.steps.astype(np.int32), R),
+        }
+        for m, arr in self.data.items():
+            flat = arr.reshape(T, R, -1)
+            for a, name in enumerate(self.series_names(m)):
+                cols[name] = np.ascontiguousarray(flat[:, :, a].T).reshape(-1)
+        return pa.table(cols)
+
     def write_parquet(self, measure: str, path: Path, rows_per_group: int = 1 << 20) -> None:
         """Stream one measure to a Parquet file, a block of recorded steps at a time."""
         per_step = int(np.prod(self.data[measure].shape[1:]))

@@ -113,34 +113,6 @@ def test_params_lists_every_parameter(capsys):
         assert name in out
 
 
-def test_counterfactuals_command(tmp_path, capsys):
-    out = tmp_path / "cf"
-    code = main(
-        [
-            "counterfactuals",
-            str(BASELINE),
-            str(SCENARIOS / "counterfactuals/no_csto.toml"),
-            "-n",
-            "4",
-            "--out",
-            str(out),
-            "-q",
-            "--at",
-            "2022-03-01",
-        ]
-    )
-    assert code == 0
-    text = capsys.readouterr().out
-    assert "no_csto" in text and "2022-03-01" in text
-    assert (out / "kazakhstan_2022" / "manifest.json").exists()
-    assert (out / "figures" / "balance_by_state.png").stat().st_size > 10_000
-    import pandas as pd
-
-    diffs = pd.read_csv(out / "differences.csv")
-    assert set(diffs["date"]) == {"2022-03-01", "2024-01-01"}
-    assert len(diffs) == 2 * 6
-
-
 def test_import_has_no_side_effects():
     code = (
         "import sys, multiprocessing, logging; import influence_sim; "

@@ -113,3 +113,24 @@ def test_readme_quick_start_is_what_ci_runs():
     assert len(commands) == 2
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert commands[1] in [ln.strip() for ln in ci]
+
+
+def test_experiment_example_in_the_docs_loads(tmp_path):
+    from influence_sim.experiment import load_experiment
+
+    text = (ROOT / "docs" / "experiments.md").read_text()
+    blocks = [b for b in _examples(text) if "[experiment]" in b]
+    assert blocks
+    for k, block in enumerate(blocks):
+        path = tmp_path / f"exp{k}.toml"
+        path.write_text(block.replace('"../', f'"{ROOT / "scenarios"}/'))
+        exp = load_experiment(path)
+        assert exp.replicates >= 1 and len(exp.points) >= 1
+
+
+def test_experiment_doc_lists_every_field():
+    from influence_sim.experiment import COMPARE_KEYS, DESIGN_KEYS, EXPERIMENT_KEYS, OUTPUT_KEYS
+
+    text = (ROOT / "docs" / "experiments.md").read_text()
+    for key in EXPERIMENT_KEYS | DESIGN_KEYS | OUTPUT_KEYS | COMPARE_KEYS:
+        assert f"`{key}`" in text, key

@@ -6,10 +6,10 @@ import tomllib
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import influence_sim as isim
-from influence_sim.compare import paired_differences
 from influence_sim.scenario import scenario_from_dict
 
 from .conftest import BASELINE, SCENARIOS, short
@@ -30,6 +30,27 @@ def runs():
         "no_purge": CF / "no_massimov_purge.toml",
     }
     return {k: isim.simulate(short(p, 120), replicates=60, rng=2022) for k, p in paths.items()}
+
+
+def paired_differences(base, others, at=()):
+    """Mean and share-positive of paired final (and dated) balance differences per actor."""
+    rows = []
+    actors = [*base.scenario.world.state_ids, "region"]
+    for other in others:
+        for when in [*at, None]:
+            k = -1 if when is None else base.date_index(when)
+            diff = other.data["balance"][k].astype(float) - base.data["balance"][k]
+            for j, a in enumerate(actors):
+                rows.append(
+                    {
+                        "scenario": other.scenario.name,
+                        "date": str(base.dates[k]),
+                        "actor": a,
+                        "mean": diff[:, j].mean(),
+                        "positive": (diff[:, j] > 0).mean(),
+                    }
+                )
+    return pd.DataFrame(rows)
 
 
 def test_baseline_encodes_the_timeline(baseline):

@@ -1,0 +1,670 @@
+"""Experiments: scenarios x parameter points x replicates, run in chunks on any executor.
+
+An experiment file (TOML) names the scenarios (one of them the baseline), the replicates and
+root seed, an optional parameter design (a full grid or a Latin hypercube) and the output
+selection. It is plain data; how it runs (in-process, a local process pool, a Dask cluster) is
+an argument, not a different API.
+
+Seeds follow SPEC 7: replicate k at design point j draws from the root seed's children keyed
+``(j, k, 0)`` (dynamics noise) and ``(j, k, 1, crc32(event id))`` (each event). Every scenario at
+a point therefore sees the same random numbers in replicate k (common random numbers), and the
+results do not depend on the chunk size, the number of workers or the executor.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import itertools
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from .errors import ScenarioError, suggest
+from .params import parameters
+from .scenario import Scenario, load_scenario
+from .simulate import Recorder, root_seed, run_ensemble
+from .world import read_toml
+
+__all__ = ["Experiment", "Output", "Task", "load_experiment", "run_experiment", "run_task"]
+
+EXPERIMENT_KEYS = {
+    "name",
+    "title",
+    "description",
+    "baseline",
+    "scenarios",
+    "replicates",
+    "seed",
+    "chunk",
+}
+DESIGN_KEYS = {"kind", "points", "params"}
+OUTPUT_KEYS = {"measures", "every", "factions"}
+COMPARE_KEYS = {"thresholds", "at"}
+MEASURES = (*Recorder.MEASURES, "score")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    """What each run records: measures, recording interval, faction-level scores."""
+
+    measures: tuple[str, ...] = Recorder.MEASURES
+    every: int = 1
+    factions: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The output selection as written to manifests."""
+        return {"measures": list(self.measures), "every": self.every, "factions": self.factions}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One chunk of work: replicates [start, end) of one scenario at one design point."""
+
+    scenario: int
+    point: int
+    start: int
+    end: int
+
+    @property
+    def id(self) -> str:
+        """Stable chunk id, used for file names and in the manifest."""
+        return f"s{self.scenario:03d}-p{self.point:04d}-r{self.start:07d}-{self.end:07d}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Experiment:
+    """A validated experiment.
+
+    Attributes
+    ----------
+    name, title, description, path : str
+    baseline : str
+        Name of the baseline scenario.
+    scenarios : tuple of Scenario
+        All scenarios, the baseline first.
+    replicates : int
+        Replicates per scenario and point.
+    seed : int
+        Root seed.
+    chunk : int
+        Replicates per chunk (a unit of work and a file).
+    points : tuple of dict
+        Parameter overrides per design point (one empty point without a design).
+    design : dict
+        The design as written (kind, params, points).
+    output : Output
+    thresholds : tuple of (actor, level)
+        Levels for time-to-threshold outcomes (absolute balance levels).
+    at : tuple of datetime.date
+        Dates at which `compare` reports besides the horizon.
+    text : str
+        The experiment file's text (stored in the manifest).
+    sha256 : str
+        Identity: hash of the experiment's content and its scenarios' hashes.
+    """
+
+    name: str
+    title: str
+    description: str
+    path: str
+    baseline: str
+    scenarios: tuple[Scenario, ...]
+    replicates: int
+    seed: int
+    chunk: int
+    points: tuple[dict[str, float], ...]
+    design: dict[str, Any]
+    output: Output
+    thresholds: tuple[tuple[str, float], ...] = ()
+    at: tuple[Any, ...] = ()
+    text: str = field(default="", repr=False)
+    sha256: str = ""
+
+    @property
+    def names(self) -> list[str]:
+        """Scenario names, the baseline first."""
+        return [s.name for s in self.scenarios]
+
+    def scenario(self, name: str) -> Scenario:
+        """The scenario called ``name``."""
+        for s in self.scenarios:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def at_point(self, scenario: Scenario, point: int) -> Scenario:
+        """The scenario with design point ``point``'s parameters applied."""
+        return with_params(scenario, self.points[point])
+
+    def tasks(self) -> list[Task]:
+        """Every chunk of the experiment, in a fixed order."""
+        return [
+            Task(s, j, a, min(a + self.chunk, self.replicates))
+            for j in range(len(self.points))
+            for a in range(0, self.replicates, self.chunk)
+            for s in range(len(self.scenarios))
+        ]
+
+    @property
+    def runs(self) -> int:
+        """Total number of runs (replicates x scenarios x points)."""
+        return self.replicates * len(self.scenarios) * len(self.points)
+
+    def identity(self) -> dict[str, Any]:
+        """What defines the results (a store refuses to mix two identities)."""
+        return {
+            "replicates": self.replicates,
+            "seed": self.seed,
+            "chunk": self.chunk,
+            "baseline": self.baseline,
+            "points": list(self.points),
+            "output": self.output.as_dict(),
+            "scenarios": [{"name": s.name, "sha256": s.sha256} for s in self.scenarios],
+        }
+
+
+def with_params(scenario: Scenario, overrides: Mapping[str, float]) -> Scenario:
+    """A copy of ``scenario`` with global parameters overridden (values already validated)."""
+    if not overrides:
+        return scenario
+    return replace(scenario, params={**scenario.params, **overrides})
+
+
+def _fail(path: Path, item: str, fld: str | None, msg: str, sugg: str | None = None):
+    return ScenarioError(msg, file=path, item=item, field=fld, suggestion=sugg)
+
+
+def load_experiment(path: str | Path) -> Experiment:
+    """Load and validate an experiment file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The experiment TOML file; scenario paths and globs in it are relative to it.
+
+    Raises
+    ------
+    ScenarioError
+        On bad input (and on any error in the scenarios it names).
+    """
+    path = Path(path)
+    data = read_toml(path, ScenarioError)
+    sections = {"experiment", "design", "output", "compare"}
+    for key in data:
+        if key not in sections:
+            raise _fail(
+                path,
+                f"[{key}]",
+                None,
+                "unknown section; an experiment has [experiment], [design], [output] and [compare]",
+                suggest(key, sections),
+            )
+    head = data.get("experiment")
+    if not isinstance(head, dict):
+        raise _fail(path, "[experiment]", None, "missing [experiment] section")
+    _keys(head, EXPERIMENT_KEYS, path, "[experiment]")
+    for req in ("name", "baseline", "replicates", "seed"):
+        if req not in head:
+            raise _fail(path, "[experiment]", req, "missing required field")
+    name = head["name"]
+    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
+        raise _fail(path, "[experiment]", "name", f"expected a name without spaces, got {name!r}")
+    replicates = _whole(head["replicates"], 1, 10_000_000, path, "[experiment]", "replicates")
+    seed = _whole(head["seed"], 0, 2**63 - 1, path, "[experiment]", "seed")
+    chunk = _whole(head.get("chunk", 100), 1, 100_000, path, "[experiment]", "chunk")
+    for key in ("title", "description"):
+        if key in head and not isinstance(head[key], str):
+            raise _fail(path, "[experiment]", key, f"expected a string, got {head[key]!r}")
+
+    base_ref = head["baseline"]
+    if not isinstance(base_ref, str):
+        raise _fail(path, "[experiment]", "baseline", f"expected a path, got {base_ref!r}")
+    refs = head.get("scenarios", [])
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        raise _fail(
+            path, "[experiment]", "scenarios", f"expected a list of paths or globs, got {refs!r}"
+        )
+    files = [_one_path(path, base_ref, "baseline")]
+    for ref in refs:
+        files += _glob(path, ref)
+    seen: set[Path] = set()
+    scenarios: list[Scenario] = []
+    for f in files:
+        if f.resolve() in seen:
+            continue
+        seen.add(f.resolve())
+        scenarios.append(load_scenario(f))
+    names = [s.name for s in scenarios]
+    dup = next((n for n in names if names.count(n) > 1), None)
+    if dup:
+        raise _fail(
+            path,
+            "[experiment]",
+            "scenarios",
+            f"two scenarios are named '{dup}'; names label results and must differ",
+        )
+    base = scenarios[0]
+    for s in scenarios[1:]:
+        if s.start != base.start or s.step_days != base.step_days or s.steps != base.steps:
+            raise _fail(
+                path,
+                "[experiment]",
+                "scenarios",
+                f"scenario '{s.name}' has a different calendar (start, step, steps) "
+                f"from the baseline '{base.name}'; paired comparison needs the same",
+            )
+
+    design, points = _design(data.get("design"), path, seed)
+    output = _output(data.get("output", {}), path)
+    thresholds, at = _compare_section(data.get("compare", {}), path, base, output.every)
+    exp = Experiment(
+        name=name,
+        title=head.get("title", name),
+        description=head.get("description", ""),
+        path=str(path),
+        baseline=base.name,
+        scenarios=tuple(scenarios),
+        replicates=replicates,
+        seed=seed,
+        chunk=chunk,
+        points=tuple(points),
+        design=design,
+        output=output,
+        thresholds=tuple(thresholds),
+        at=tuple(at),
+        text=path.read_text("utf-8"),
+    )
+    digest = hashlib.sha256(json.dumps(exp.identity(), sort_keys=True).encode()).hexdigest()
+    return replace(exp, sha256=digest)
+
+
+def _keys(table: dict, allowed: set[str], path: Path, item: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise _fail(
+                path,
+                item,
+                key,
+                f"unknown field; allowed: {', '.join(sorted(allowed))}",
+                suggest(key, allowed),
+            )
+
+
+def _whole(val: Any, lo: int, hi: int, path: Path, item: str, fld: str) -> int:
+    if isinstance(val, bool) or not isinstance(val, int) or not lo <= val <= hi:
+        raise _fail(path, item, fld, f"expected a whole number in [{lo}, {hi}], got {val!r}")
+    return val
+
+
+def _one_path(path: Path, ref: str, fld: str) -> Path:
+    p = Path(ref) if Path(ref).is_absolute() else path.parent / ref
+    if not p.is_file():
+        raise _fail(path, "[experiment]", fld, f"scenario file not found: {p}")
+    return p
+
+
+def _glob(path: Path, ref: str) -> list[Path]:
+    pattern = ref if Path(ref).is_absolute() else str(path.parent / ref)
+    if not glob.has_magic(pattern):
+        return [_one_path(path, ref, "scenarios")]
+    hits = sorted(Path(p) for p in glob.glob(pattern) if p.endswith(".toml"))
+    if not hits:
+        raise _fail(path, "[experiment]", "scenarios", f"no scenario files match '{ref}'")
+    return hits
+
+
+def _design(raw: Any, path: Path, seed: int) -> tuple[dict[str, Any], list[dict[str, float]]]:
+    if raw is None:
+        return {"kind": "none"}, [{}]
+    if not isinstance(raw, dict):
+        raise _fail(path, "[design]", None, "expected a table")
+    _keys(raw, DESIGN_KEYS, path, "[design]")
+    kind = raw.get("kind")
+    if kind not in ("grid", "lhs"):
+        raise _fail(
+            path,
+            "[design]",
+            "kind",
+            f"expected 'grid' or 'lhs', got {kind!r}",
+            suggest(kind, ["grid", "lhs"]),
+        )
+    params = raw.get("params")
+    if not isinstance(params, dict) or not params:
+        raise _fail(path, "[design]", "params", "expected a non-empty table of parameters")
+    registry = parameters()
+    for name in params:
+        if name not in registry:
+            raise _fail(
+                path, "[design]", f"params.{name}", "unknown parameter", suggest(name, registry)
+            )
+        if not registry[name].numeric:
+            raise _fail(
+                path,
+                "[design]",
+                f"params.{name}",
+                "a choice parameter cannot be swept; set it in the scenarios",
+            )
+    names = sorted(params)
+    if kind == "grid":
+        if "points" in raw:
+            raise _fail(
+                path,
+                "[design]",
+                "points",
+                "a grid's points are the product of its values; 'points' is for kind = 'lhs'",
+            )
+        axes = []
+        for n in names:
+            vals = params[n]
+            if not isinstance(vals, list) or not vals:
+                raise _fail(
+                    path, "[design]", f"params.{n}", f"a grid needs a list of values, got {vals!r}"
+                )
+            for v in vals:
+                problem = registry[n].check(v)
+                if problem:
+                    raise _fail(path, "[design]", f"params.{n}", problem)
+            axes.append([float(v) for v in vals])
+        points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes)]
+        return {"kind": "grid", "params": {n: params[n] for n in names}}, points
+    n_points = _whole(raw.get("points"), 1, 100_000, path, "[design]", "points")
+    lows, highs = [], []
+    for n in names:
+        rng_ = params[n]
+        if not isinstance(rng_, dict) or set(rng_) != {"low", "high"}:
+            raise _fail(
+                path,
+                "[design]",
+                f"params.{n}",
+                f"a Latin hypercube needs {{low = .., high = ..}}, got {rng_!r}",
+            )
+        for k in ("low", "high"):
+            problem = registry[n].check(rng_[k])
+            if problem:
+                raise _fail(path, "[design]", f"params.{n}.{k}", problem)
+        if rng_["low"] > rng_["high"]:
+            raise _fail(path, "[design]", f"params.{n}", "low must not exceed high")
+        lows.append(float(rng_["low"]))
+        highs.append(float(rng_["high"]))
+    from scipy.stats import qmc
+
+    gen = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**32 - 1,)))
+    unit = qmc.LatinHypercube(d=len(names), rng=gen).random(n_points)
+    vals = (
+        qmc.scale(unit, lows, highs)
+        if any(h > lo for lo, h in zip(lows, highs, strict=True))
+        else np.tile(lows, (n_points, 1))
+    )
+    points = [dict(zip(names, map(float, row), strict=True)) for row in vals]
+    return {"kind": "lhs", "points": n_points, "params": {n: params[n] for n in names}}, points
+
+
+def _output(raw: Any, path: Path) -> Output:
+    if not isinstance(raw, dict):
+        raise _fail(path, "[output]", None, "expected a table")
+    _keys(raw, OUTPUT_KEYS, path, "[output]")
+    measures = raw.get("measures", list(Recorder.MEASURES))
+    if not isinstance(measures, list) or not measures:
+        raise _fail(path, "[output]", "measures", "expected a non-empty list of measures")
+    for m in measures:
+        if m not in Recorder.MEASURES:
+            raise _fail(
+                path,
+                "[output]",
+                "measures",
+                f"unknown measure {m!r}; known: {', '.join(Recorder.MEASURES)} "
+                "(faction scores: factions = true)",
+                suggest(m, Recorder.MEASURES),
+            )
+    every = _whole(raw.get("every", 1), 1, 100_000, path, "[output]", "every")
+    factions = raw.get("factions", False)
+    if not isinstance(factions, bool):
+        raise _fail(path, "[output]", "factions", f"expected true or false, got {factions!r}")
+    return Output(measures=tuple(dict.fromkeys(measures)), every=every, factions=factions)
+
+
+def _compare_section(raw: Any, path: Path, base: Scenario, every: int):
+    if not isinstance(raw, dict):
+        raise _fail(path, "[compare]", None, "expected a table")
+    _keys(raw, COMPARE_KEYS, path, "[compare]")
+    actors = [*base.world.state_ids, "region"]
+    thresholds = []
+    for k, t in enumerate(raw.get("thresholds", [])):
+        item = f"[compare] threshold #{k + 1}"
+        if not isinstance(t, dict) or set(t) != {"actor", "level"}:
+            raise _fail(path, item, None, f"expected {{actor = .., level = ..}}, got {t!r}")
+        if t["actor"] not in actors:
+            raise _fail(
+                path, item, "actor", f"unknown state {t['actor']!r}", suggest(t["actor"], actors)
+            )
+        lv = t["level"]
+        if isinstance(lv, bool) or not isinstance(lv, int | float) or not -1 <= lv <= 1:
+            raise _fail(path, item, "level", f"expected a balance level in [-1, 1], got {lv!r}")
+        thresholds.append((t["actor"], float(lv)))
+    at = raw.get("at", [])
+    if not isinstance(at, list):
+        raise _fail(path, "[compare]", "at", "expected a list of dates")
+    for d in at:
+        if not hasattr(d, "isoformat") or hasattr(d, "hour"):
+            raise _fail(path, "[compare]", "at", f"expected TOML dates, got {d!r}")
+        if not base.start <= d <= base.end:
+            raise _fail(
+                path, "[compare]", "at", f"{d} is outside the horizon [{base.start}, {base.end}]"
+            )
+        stride = every * base.step_days
+        if (d - base.start).days % stride and d != base.end:
+            raise _fail(
+                path,
+                "[compare]",
+                "at",
+                f"{d} is not a recorded date (recording every "
+                f"{stride} days from {base.start}; see [output] every)",
+            )
+    return thresholds, at
+
+
+# ---------------------------------------------------------------------------------------
+# running one chunk (this runs in worker processes: it must be importable and picklable)
+
+
+@dataclass
+class ChunkResult:
+    """What a task sends back: time series, per-replicate summary and event records.
+
+    The time series is wide: one float32 column per series, rows by replicate then step.
+    """
+
+    task: Task
+    timeseries: pa.Table
+    summary: pd.DataFrame
+    events: pd.DataFrame
+
+
+def run_task(scenario: Scenario, task: Task, seed: int, output: Output) -> ChunkResult:
+    """Run one chunk: replicates [task.start, task.end) of ``scenario`` (already at its point).
+
+    Replicate k uses the streams keyed ``(point, k, ...)`` under the root ``seed``.
+    """
+    from .results import Result
+
+    root = np.random.SeedSequence(seed, spawn_key=(task.point,))
+    ids = np.arange(task.start, task.end)
+    data, steps, plans, _ = run_ensemble(
+        scenario, ids, root, every=output.every, factions=output.factions
+    )
+    keep = {m: data[m] for m in (*output.measures, *(["score"] if output.factions else []))}
+    res = Result(
+        scenario=scenario,
+        replicates=ids,
+        seed=root,
+        steps=steps,
+        data=keep,
+        plans=plans,
+        every=output.every,
+    )
+    ts = res.wide_table()
+    summary = res.summary()
+    summary.insert(1, "point", task.point)
+    events = res.events()
+    events.insert(1, "point", task.point)
+    return ChunkResult(task=task, timeseries=ts, summary=summary, events=events)
+
+
+def seed_of(seed_or_rng: int | None) -> int:
+    """A concrete root seed (fresh entropy when None), so it can be recorded."""
+    return int(root_seed(seed_or_rng).entropy)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------
+# executors
+
+
+def execute(
+    jobs: Iterable[tuple[Task, Callable[[], tuple]]],
+    *,
+    executor: str = "process",
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> Iterator[ChunkResult]:
+    """Run ``run_task`` calls and yield their results as they complete.
+
+    ``jobs`` yields ``(task, args)`` where ``args()`` builds the arguments of `run_task`
+    lazily. At most ``2 x workers`` tasks are in flight, so memory stays bounded whatever the
+    size of the experiment.
+    """
+    jobs = iter(jobs)
+    if executor == "process" and workers == 1:
+        for _task, args in jobs:
+            yield run_task(*args())
+        return
+    if executor == "process":
+        import multiprocessing
+        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+        # a context, not set_start_method: never change the global multiprocessing setup
+        ctx = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            pending = set()
+            for _task, args in itertools.islice(jobs, 2 * workers):
+                pending.add(pool.submit(run_task, *args()))
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    for _task, args in itertools.islice(jobs, 1):
+                        pending.add(pool.submit(run_task, *args()))
+                    yield fut.result()
+        return
+    if executor == "dask":
+        yield from _execute_dask(jobs, workers=workers, scheduler=scheduler)
+        return
+    raise ValueError(f"unknown executor {executor!r}")
+
+
+def _execute_dask(jobs, *, workers: int, scheduler: str | None) -> Iterator[ChunkResult]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:  # pragma: no cover - the 'dask' extra is not installed
+        raise ScenarioError(
+            "--executor dask needs the 'dask' extra: pip install 'influence-sim[dask]'"
+        ) from None
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    client = Client(cluster if cluster is not None else scheduler)
+    try:
+        n_slots = 2 * max(workers, len(client.scheduler_info().get("workers", {})) or 1)
+        queue = as_completed()
+        for _task, args in itertools.islice(jobs, n_slots):
+            queue.add(client.submit(run_task, *args(), pure=False))
+        for fut in queue:
+            result = fut.result()
+            fut.release()
+            for _task, args in itertools.islice(jobs, 1):
+                queue.add(client.submit(run_task, *args(), pure=False))
+            yield result
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# ---------------------------------------------------------------------------------------
+# a whole batch
+
+
+def run_experiment(
+    exp: Experiment,
+    out: str | Path,
+    *,
+    executor: str = "process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+):
+    """Run an experiment's pending chunks into the results store at ``out``.
+
+    Parameters
+    ----------
+    exp : Experiment
+        From `load_experiment`.
+    out : str or Path
+        The store directory (created; or reopened with ``resume``).
+    executor : {"process", "dask"}
+        A local process pool, or a Dask distributed cluster.
+    workers : int, optional
+        Worker processes (default: the number of cores). With ``executor="dask"`` and no
+        ``scheduler``, the size of the LocalCluster started.
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``).
+    resume : bool
+        Reopen an existing store of this experiment and compute only its missing chunks.
+    progress : bool
+        Show a progress bar (runs done, runs per second, ETA).
+
+    Returns
+    -------
+    ResultSet
+    """
+    import os
+
+    from tqdm.auto import tqdm
+
+    from .store import Store, load_results
+
+    if executor not in ("process", "dask"):
+        raise ValueError(f"unknown executor {executor!r}; use 'process' or 'dask'")
+    workers = workers or os.cpu_count() or 1
+    store = Store.open(out, exp, resume=resume)
+    tasks = store.pending(exp)
+    cache: dict[tuple[int, int], Scenario] = {}
+
+    def args(t: Task):
+        key = (t.scenario, t.point)
+        if key not in cache:
+            cache[key] = exp.at_point(exp.scenarios[t.scenario], t.point)
+        return cache[key], t, exp.seed, exp.output
+
+    todo = sum(t.end - t.start for t in tasks)
+    with tqdm(
+        total=exp.runs,
+        initial=exp.runs - todo,
+        unit="run",
+        disable=not progress,
+        desc=exp.name,
+        smoothing=0.1,
+    ) as bar:
+        jobs = ((t, lambda t=t: args(t)) for t in tasks)
+        for result in execute(jobs, executor=executor, workers=workers, scheduler=scheduler):
+            store.record(result)
+            bar.update(result.task.end - result.task.start)
+    return load_results(out)

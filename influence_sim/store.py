@@ -1,0 +1,425 @@
+"""The results store of an experiment: Parquet chunks plus a manifest, written atomically.
+
+Layout of a store directory::
+
+    manifest.json                 versions, seed, experiment file and hash, scenarios (hashes,
+                                  resolved parameters), design points, status of every chunk
+    chunks/<id>.ts.parquet        tidy time series (float32 values)
+    chunks/<id>.summary.parquet   one row per replicate
+    chunks/<id>.events.parquet    which events fired in which replicate
+
+Only the process that runs the batch writes. A chunk's files are each written to a temporary
+name and renamed; the chunk is then marked done in the manifest, itself replaced atomically.
+Readers use only chunks the manifest marks done, so a batch killed at any moment leaves a
+consistent store, and ``--resume`` computes exactly the chunks that are not done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import ScenarioError
+from .experiment import ChunkResult, Experiment, Task
+from .results import atomic_file, versions
+
+__all__ = ["ResultSet", "Store", "load_results"]
+
+KIND = "influence-sim experiment"
+FORMAT = 1
+FILES = ("ts", "summary", "events")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Store:
+    """A store directory opened for writing by one batch."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
+        self.path, self.manifest = path, manifest
+
+    @property
+    def chunks_dir(self) -> Path:
+        """Folder of the chunk files."""
+        return self.path / "chunks"
+
+    @classmethod
+    def open(cls, path: str | Path, exp: Experiment, *, resume: bool) -> Store:
+        """Create a store for ``exp`` at ``path``, or reopen it to resume.
+
+        Refuses (ScenarioError) a directory that holds anything else, another experiment's
+        results, or this experiment's results without ``resume``.
+        """
+        path = Path(path)
+        mpath = path / "manifest.json"
+        if path.exists() and not path.is_dir():
+            raise ScenarioError("exists and is not a directory", file=path, item="--out")
+        if mpath.exists():
+            manifest = json.loads(mpath.read_text())
+            if manifest.get("kind") != KIND:
+                raise ScenarioError(
+                    "holds something other than experiment results "
+                    f"({manifest.get('kind')!r}); choose another --out",
+                    file=path,
+                    item="--out",
+                )
+            if manifest["experiment"]["sha256"] != exp.sha256:
+                raise ScenarioError(
+                    f"holds the results of another experiment ('{manifest['experiment']['name']}'"
+                    f", hash {manifest['experiment']['sha256'][:12]}; this one is "
+                    f"{exp.sha256[:12]}); choose another --out",
+                    file=path,
+                    item="--out",
+                )
+            done = sum(c["status"] == "done" for c in manifest["chunks"].values())
+            if not resume:
+                raise ScenarioError(
+                    f"already holds this experiment's results ({done} of "
+                    f"{len(manifest['chunks'])} chunks done); use --resume to complete it, "
+                    "or choose another --out",
+                    file=path,
+                    item="--out",
+                )
+            store = cls(path, manifest)
+            store._clean_temporaries()
+            return store
+        if path.exists() and any(path.iterdir()):
+            raise ScenarioError(
+                "exists, is not empty and holds no manifest.json; choose another --out",
+                file=path,
+                item="--out",
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "chunks").mkdir(exist_ok=True)
+        store = cls(path, _new_manifest(exp))
+        store.save()
+        return store
+
+    def _clean_temporaries(self) -> None:
+        """Remove temporary files left by a killed batch, and files of unrecorded chunks."""
+        self.chunks_dir.mkdir(exist_ok=True)
+        for p in self.chunks_dir.iterdir():
+            cid = p.name.split(".", 1)[0]
+            if (
+                p.name.startswith(".")
+                or self.manifest["chunks"].get(cid, {}).get("status") != "done"
+            ):
+                p.unlink()
+
+    def pending(self, exp: Experiment) -> list[Task]:
+        """Tasks whose chunks are not done."""
+        status = self.manifest["chunks"]
+        return [t for t in exp.tasks() if status.get(t.id, {}).get("status") != "done"]
+
+    def record(self, result: ChunkResult) -> None:
+        """Write one chunk's files, then mark it done (crash-safe in that order)."""
+        cid = result.task.id
+        with atomic_file(self.chunks_dir / f"{cid}.ts.parquet") as tmp:
+            pq.write_table(
+                result.timeseries,
+                tmp,
+                compression="zstd",
+                write_statistics=["replicate", "step"],
+            )
+        with atomic_file(self.chunks_dir / f"{cid}.summary.parquet") as tmp:
+            result.summary.to_parquet(tmp, index=False)
+        with atomic_file(self.chunks_dir / f"{cid}.events.parquet") as tmp:
+            result.events.to_parquet(tmp, index=False)
+        _fault("chunk-files")
+        entry = self.manifest["chunks"][cid]
+        entry.update(status="done", rows=result.timeseries.num_rows, finished=_now())
+        self.manifest["updated"] = _now()
+        self.save()
+
+    def save(self) -> None:
+        """Replace manifest.json atomically."""
+        with atomic_file(self.path / "manifest.json") as tmp:
+            tmp.write_text(json.dumps(self.manifest, indent=1, default=str) + "\n")
+
+
+_FAULT_COUNT: dict[str, int] = {}
+
+
+def _fault(point: str) -> None:
+    """Fault injection for the resume tests.
+
+    ``INFLUENCE_SIM_FAULT=chunk-files:N`` makes the process kill itself (SIGKILL) after
+    writing the N-th chunk's files and before the manifest records it: the worst moment for a
+    crash.
+    """
+    spec = os.environ.get("INFLUENCE_SIM_FAULT", "")
+    if not spec.startswith(point + ":"):
+        return
+    _FAULT_COUNT[point] = _FAULT_COUNT.get(point, 0) + 1
+    if _FAULT_COUNT[point] >= int(spec.split(":", 1)[1]):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _new_manifest(exp: Experiment) -> dict[str, Any]:
+    return {
+        "kind": KIND,
+        "format": FORMAT,
+        "versions": versions(),
+        "created": _now(),
+        "updated": _now(),
+        "experiment": {
+            "name": exp.name,
+            "title": exp.title,
+            "path": exp.path,
+            "sha256": exp.sha256,
+            "text": exp.text,
+        },
+        "seed": str(exp.seed),
+        "replicates": exp.replicates,
+        "chunk": exp.chunk,
+        "baseline": exp.baseline,
+        "design": exp.design,
+        "points": [{"index": j, "params": p} for j, p in enumerate(exp.points)],
+        "output": exp.output.as_dict(),
+        "compare": {
+            "thresholds": [list(t) for t in exp.thresholds],
+            "at": [d.isoformat() for d in exp.at],
+        },
+        "scenarios": [
+            {
+                "index": k,
+                "name": s.name,
+                "title": s.title,
+                "path": s.path,
+                "sha256": s.sha256,
+                "chain": list(s.chain),
+                "world": s.world.name,
+                "world_path": s.world.path,
+                "world_sha256": s.world.sha256,
+                "resolved": s.resolved(),
+            }
+            for k, s in enumerate(exp.scenarios)
+        ],
+        "chunks": {
+            t.id: {
+                "status": "pending",
+                "scenario": exp.scenarios[t.scenario].name,
+                "point": t.point,
+                "replicates": [t.start, t.end],
+            }
+            for t in exp.tasks()
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# reading
+
+
+@dataclass
+class ResultSet:
+    """An experiment's results read back from a store (only chunks marked done).
+
+    Frames are read lazily; `timeseries` takes filters so a large batch need not be loaded
+    whole.
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def done(self) -> list[str]:
+        """Ids of the completed chunks."""
+        return sorted(c for c, e in self.manifest["chunks"].items() if e["status"] == "done")
+
+    @property
+    def complete(self) -> bool:
+        """Whether every chunk is done."""
+        return len(self.done) == len(self.manifest["chunks"])
+
+    @property
+    def scenarios(self) -> list[str]:
+        """Scenario names, the baseline first."""
+        return [s["name"] for s in self.manifest["scenarios"]]
+
+    @property
+    def baseline(self) -> str:
+        """Name of the baseline scenario."""
+        return self.manifest["baseline"]
+
+    def _chunks(
+        self, scenarios: Sequence[str] | None = None, points: Sequence[int] | None = None
+    ) -> list[tuple[str, dict]]:
+        """Done chunks (id, manifest entry), optionally filtered, by replicate start."""
+        out = []
+        for cid in self.done:
+            e = self.manifest["chunks"][cid]
+            if (scenarios is None or e["scenario"] in scenarios) and (
+                points is None or e["point"] in points
+            ):
+                out.append((cid, e))
+        return sorted(
+            out, key=lambda ce: (ce[1]["scenario"], ce[1]["point"], ce[1]["replicates"][0])
+        )
+
+    def _file(self, cid: str, kind: str) -> Path:
+        return self.path / "chunks" / f"{cid}.{kind}.parquet"
+
+    def columns(self, measure: str | None = None) -> list[str]:
+        """Series columns of the stored time series (``measure/actor[/power]``)."""
+        chunks = self._chunks()
+        if not chunks:
+            return []
+        names = pq.read_schema(self._file(chunks[0][0], "ts")).names[2:]
+        return [n for n in names if measure is None or n.split("/", 1)[0] == measure]
+
+    def timeseries(
+        self,
+        *,
+        measures: Sequence[str] | None = None,
+        scenarios: Sequence[str] | None = None,
+        actors: Sequence[str] | None = None,
+        steps: Sequence[int] | None = None,
+        points: Sequence[int] | None = None,
+    ) -> pd.DataFrame:
+        """Tidy time series, sorted and optionally filtered.
+
+        Columns: scenario, point, replicate, step, date, measure, actor, power, value
+        (float32). Sorted by scenario, point, measure, actor, power, replicate, step.
+        """
+        cols = [
+            c
+            for c in self.columns()
+            if (measures is None or c.split("/")[0] in measures)
+            and (actors is None or c.split("/")[1] in actors)
+        ]
+        parts = []
+        for cid, entry in self._chunks(scenarios, points):
+            table = pq.read_table(self._file(cid, "ts"), columns=["replicate", "step", *cols])
+            if steps is not None:
+                table = table.filter(pc.is_in(table["step"], pa.array(list(steps), pa.int32())))
+            frame = table.to_pandas().melt(
+                id_vars=["replicate", "step"], var_name="series", value_name="value"
+            )
+            frame.insert(0, "scenario", entry["scenario"])
+            frame.insert(1, "point", np.int32(entry["point"]))
+            parts.append(frame)
+        if not parts:
+            return pd.DataFrame(
+                columns=[
+                    "scenario",
+                    "point",
+                    "replicate",
+                    "step",
+                    "date",
+                    "measure",
+                    "actor",
+                    "power",
+                    "value",
+                ]
+            )
+        frame = pd.concat(parts, ignore_index=True)
+        split = frame["series"].str.split("/", expand=True).reindex(columns=[0, 1, 2])
+        frame["measure"], frame["actor"], frame["power"] = split[0], split[1], split[2]
+        frame["date"] = self.dates(frame["step"].to_numpy())
+        frame = frame[
+            ["scenario", "point", "replicate", "step", "date", "measure", "actor", "power", "value"]
+        ]
+        frame = frame.sort_values(
+            ["scenario", "point", "measure", "actor", "power", "replicate", "step"],
+            kind="stable",
+            na_position="first",
+        )
+        for name in ("scenario", "measure", "actor", "power"):
+            frame[name] = frame[name].astype("category")
+        return frame.reset_index(drop=True)
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """One row per scenario, point and replicate."""
+        return self._concat("summary", ["scenario", "point", "replicate"])
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """Which events fired in which replicate."""
+        return self._concat("events", ["scenario", "point", "event", "replicate"])
+
+    def _concat(self, kind: str, order: list[str]) -> pd.DataFrame:
+        files = [self._file(cid, kind) for cid, _ in self._chunks()]
+        if not files:
+            return pd.DataFrame()
+        frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        return frame.sort_values(order, kind="stable").reset_index(drop=True)
+
+    def array(
+        self, measure: str, scenario: str, *, point: int = 0, steps: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """One measure of one scenario as an array (replicate, step, series).
+
+        Returns the values (float64), the recorded steps and the series labels
+        (``actor`` or ``actor/power``), replicates in id order. Reads only that measure's
+        columns of that scenario's chunks.
+        """
+        cols = self.columns(measure)
+        chunks = self._chunks([scenario], [point])
+        if not cols or not chunks:
+            raise KeyError(f"no {measure} recorded for {scenario} at point {point}")
+        blocks, reps, stp = [], [], None
+        for cid, _entry in chunks:
+            table = pq.read_table(self._file(cid, "ts"), columns=["replicate", "step", *cols])
+            rep = table["replicate"].to_numpy()
+            step = table["step"].to_numpy()
+            n_steps = int(np.flatnonzero(rep == rep[0]).size)
+            stp = step[:n_steps] if stp is None else stp
+            vals = np.column_stack([table[c].to_numpy() for c in cols]).astype(float)
+            blocks.append(vals.reshape(-1, n_steps, len(cols)))
+            reps.append(rep[::n_steps])
+        out = np.concatenate(blocks)
+        order = np.argsort(np.concatenate(reps), kind="stable")
+        out = out[order]
+        if steps is not None:
+            keep = np.isin(stp, np.asarray(steps))
+            out, stp = out[:, keep], stp[keep]
+        labels = [c.split("/", 1)[1] for c in cols]
+        return out, np.asarray(stp), labels
+
+    def dates(self, steps: np.ndarray) -> np.ndarray:
+        """Calendar dates of recorded steps."""
+        res = self.manifest["scenarios"][0]["resolved"]
+        return np.datetime64(res["start"], "D") + steps * res["step_days"]
+
+
+def load_results(path: str | Path) -> ResultSet:
+    """Open an experiment's results store (written by ``influence-sim batch``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The store directory.
+
+    Returns
+    -------
+    ResultSet
+        With ``manifest``, ``summary`` and ``events`` frames and ``timeseries(...)``.
+    """
+    path = Path(path)
+    mpath = path / "manifest.json"
+    if not mpath.is_file():
+        raise ScenarioError("no manifest.json: not a results directory", file=path)
+    manifest = json.loads(mpath.read_text())
+    if manifest.get("kind") != KIND:
+        raise ScenarioError(
+            f"not an experiment results store (kind {manifest.get('kind')!r})", file=path
+        )
+    return ResultSet(path=path, manifest=manifest)
