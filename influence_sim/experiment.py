@@ -306,7 +306,10 @@ def _whole(val: Any, lo: int, hi: int, path: Path, item: str, fld: str) -> int:
 def _one_path(path: Path, ref: str, fld: str) -> Path:
     p = Path(ref) if Path(ref).is_absolute() else path.parent / ref
     if not p.is_file():
-        raise _fail(path, "[experiment]", fld, f"scenario file not found: {p}")
+        near = sorted(q.name for q in p.parent.glob("*.toml")) if p.parent.is_dir() else []
+        raise _fail(
+            path, "[experiment]", fld, f"scenario file not found: {p}", suggest(p.name, near)
+        )
     return p
 
 
@@ -374,7 +377,14 @@ def _design(raw: Any, path: Path, seed: int) -> tuple[dict[str, Any], list[dict[
             axes.append([float(v) for v in vals])
         points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*axes)]
         return {"kind": "grid", "params": {n: params[n] for n in names}}, points
-    n_points = _whole(raw.get("points"), 1, 100_000, path, "[design]", "points")
+    if "points" not in raw:
+        raise _fail(
+            path,
+            "[design]",
+            "points",
+            "missing required field for kind = 'lhs' (the number of Latin hypercube points)",
+        )
+    n_points = _whole(raw["points"], 1, 100_000, path, "[design]", "points")
     lows, highs = [], []
     for n in names:
         rng_ = params[n]

@@ -245,9 +245,15 @@ def _merge(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict[str
     parent_path = (
         (path.parent / parent_ref) if not Path(parent_ref).is_absolute() else Path(parent_ref)
     )
-    if not parent_path.exists():
+    if not parent_path.is_file():
+        folder = parent_path.parent
+        near = sorted(q.name for q in folder.glob("*.toml")) if folder.is_dir() else []
         raise ScenarioError(
-            f"extended file not found: {parent_path}", file=path, item="[scenario]", field="extends"
+            f"extended file not found: {parent_path}",
+            file=path,
+            item="[scenario]",
+            field="extends",
+            suggestion=suggest(parent_path.name, near),
         )
     base = _resolve(parent_path, seen)
     # merge [scenario]: the child's fields win (world paths stay relative to their own file)
