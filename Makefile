@@ -25,8 +25,7 @@ RESULTS := results/kazakhstan_2022
 run: $(STAMP)
 	$(BIN)/influence-sim batch $(EXPERIMENT) --out $(RESULTS) --resume
 	$(BIN)/influence-sim compare $(RESULTS)
-	$(BIN)/influence-sim explain $(RESULTS) --actor KZ
-	$(BIN)/influence-sim plot $(RESULTS)
+	$(BIN)/influence-sim report $(RESULTS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

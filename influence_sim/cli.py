@@ -174,6 +174,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--svg", action="store_true", help="also write SVG files")
 
+    p = sub.add_parser(
+        "report",
+        help="write one self-contained HTML report of a results "
+        "store (figures embedded), and its figures as PNG files",
+    )
+    p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
+    p.add_argument("--out", type=Path, default=None, help="HTML file (default DIR/report.html)")
+    p.add_argument("--measure", default="balance", help="outcome to attribute (default balance)")
+    p.add_argument("--actor", default="KZ", help="actor of that outcome (default KZ)")
+    p.add_argument("--power", default=None, help="power, for alignment")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
     sub.add_parser("params", help="list the documented parameters with defaults and ranges")
     return parser
 
@@ -248,6 +260,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _explain(args)
         case "plot":
             return _plot(args)
+        case "report":
+            return _report(args)
         case "params":
             return _params()
     raise AssertionError(args.command)  # pragma: no cover
@@ -430,22 +444,59 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from .plots import balance_panels
-    from .results import atomic_file
+    from .compare import compare
+    from .plots import figure_set
     from .store import load_results
 
     rs = load_results(args.results)
-    folder = args.out or args.results / "figures"
+    figures = figure_set(rs, comparison=compare(rs))
+    written = _save_figures(figures, args.out or args.results / "figures", svg=args.svg)
+    print(
+        f"Wrote {len(written)} files to {args.out or args.results / 'figures'}: "
+        + ", ".join(p.name for p in written)
+    )
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .compare import compare, explain
+    from .plots import figure_set
+    from .report import build_report
+    from .store import load_results
+
+    rs = load_results(args.results)
+    cmp = compare(rs)
+    contributions, partial = explain(
+        rs, measure=args.measure, actor=args.actor, power=args.power, progress=not args.quiet
+    )
+    figures = figure_set(rs, comparison=cmp, contributions=contributions)
+    written = _save_figures(figures, args.results / "figures", svg=False)
+    label = args.actor + (f"/{args.power}" if args.power else "")
+    path = build_report(
+        rs,
+        comparison=cmp,
+        contributions=contributions,
+        partial=partial,
+        explained=f"{args.measure} {label} at the horizon, baseline",
+        figures=figures,
+        out=args.out,
+    )
+    print(f"Wrote {len(written)} figures to {args.results / 'figures'}")
+    print(f"Report: {path.resolve()}")
+    return 0
+
+
+def _save_figures(figures: dict, folder: Path, *, svg: bool) -> list[Path]:
+    from .results import atomic_file
+
     written = []
-    figures = {"balance_by_state": balance_panels(rs)}
     for name, fig in figures.items():
-        for fmt in ("png", "svg") if args.svg else ("png",):
+        for fmt in ("png", "svg") if svg else ("png",):
             path = folder / f"{name}.{fmt}"
             with atomic_file(path) as tmp:
                 fig.savefig(tmp, format=fmt, dpi=130)
             written.append(path)
-    print("Wrote " + ", ".join(str(p) for p in written))
-    return 0
+    return written
 
 
 def _params() -> int:

@@ -40,6 +40,7 @@ class Power:
     id: str
     name: str
     reputation: float
+    position: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,22 +106,22 @@ class World:
     ties: Mapping[tuple[str, str], Mapping[str, float]] = field(repr=False)
 
     # ---- ids and indices -------------------------------------------------------------
-    @property
+    @cached_property
     def power_ids(self) -> tuple[str, ...]:
         """Power ids in world order."""
         return tuple(p.id for p in self.powers)
 
-    @property
+    @cached_property
     def state_ids(self) -> tuple[str, ...]:
         """State ids in world order."""
         return tuple(s.id for s in self.states)
 
-    @property
+    @cached_property
     def faction_ids(self) -> tuple[str, ...]:
         """Faction ids in world order."""
         return tuple(f.id for f in self.factions)
 
-    @property
+    @cached_property
     def institution_ids(self) -> tuple[str, ...]:
         """Institution ids in world order."""
         return tuple(i.id for i in self.institutions)
@@ -429,11 +430,16 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
     powers: list[Power] = []
     for k, t in enumerate(tables("powers")):
         r = _Reader(t, file=path, item=_item("power", t, k))
-        r.check_keys({"id", "name", "reputation"})
+        r.check_keys({"id", "name", "reputation", "position"})
         pid = r.text("id")
         r.item = f"power '{pid}'"
         powers.append(
-            Power(id=pid, name=r.text("name"), reputation=r.number("reputation", lo=0, hi=1))
+            Power(
+                id=pid,
+                name=r.text("name"),
+                reputation=r.number("reputation", lo=0, hi=1),
+                position=_position(r),
+            )
         )
     if not powers:
         raise WorldError("a world needs at least one power", file=path, item="[[powers]]")
@@ -445,19 +451,6 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         r.check_keys({"id", "name", "population", "gdp", "corridor_km", "autonomy", "position"})
         sid = r.text("id")
         r.item = f"state '{sid}'"
-        pos = None
-        if "position" in r.table:
-            p = r.table["position"]
-            if (
-                not isinstance(p, dict)
-                or not {"lon", "lat"} <= set(p)
-                or not any(isinstance(p.get(k), str) for k in ("source", "assumption"))
-            ):
-                raise r.fail('expected {lon = .., lat = .., source = "..."}', field="position")
-            pos = (
-                r.check_range(p["lon"], "position.lon", lo=-180, hi=180),
-                r.check_range(p["lat"], "position.lat", lo=-90, hi=90),
-            )
         states.append(
             State(
                 id=sid,
@@ -466,7 +459,7 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
                 gdp=r.number("gdp", lo=0, lo_open=True),
                 corridor_km=r.number("corridor_km", lo=0),
                 autonomy=r.number("autonomy", lo=0, lo_open=True),
-                position=pos,
+                position=_position(r),
             )
         )
     state_ids = [s.id for s in states]
@@ -671,6 +664,27 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         institutions=tuple(institutions),
         links=tuple(links),
         ties=ties,
+    )
+
+
+def _position(r: _Reader) -> tuple[float, float] | None:
+    """An optional map position ``{lon = .., lat = .., source|assumption = "..."}``."""
+    if "position" not in r.table:
+        return None
+    p = r.table["position"]
+    if (
+        not isinstance(p, dict)
+        or not {"lon", "lat"} <= set(p)
+        or set(p) - {"lon", "lat", "source", "assumption"}
+        or not any(isinstance(p.get(k), str) and p[k].strip() for k in ("source", "assumption"))
+    ):
+        raise r.fail(
+            'expected {lon = .., lat = .., source = "..."} (or assumption = "why")',
+            field="position",
+        )
+    return (
+        r.check_range(p["lon"], "position.lon", lo=-180, hi=180),
+        r.check_range(p["lat"], "position.lat", lo=-90, hi=90),
     )
 
 
