@@ -469,7 +469,10 @@ def _report(args: argparse.Namespace) -> int:
     contributions, partial = explain(
         rs, measure=args.measure, actor=args.actor, power=args.power, progress=not args.quiet
     )
-    figures = figure_set(rs, comparison=cmp, contributions=contributions)
+    explained = {"measure": args.measure, "actor": args.actor, "scenario": rs.baseline}
+    if args.power:
+        explained["power"] = args.power
+    figures = figure_set(rs, comparison=cmp, contributions=contributions, explained=explained)
     written = _save_figures(figures, args.results / "figures", svg=False)
     label = args.actor + (f"/{args.power}" if args.power else "")
     path = build_report(

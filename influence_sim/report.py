@@ -12,6 +12,7 @@ import base64
 import html
 import io
 import json
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +62,13 @@ CAPTIONS = {
     "(baseline; median with 90% band).",
     "network": "The tie structure of the world: factions, powers and institutions; edge "
     "widths by tie strength.",
+    "fan": "One measure in every scenario (median with 50% and 90% bands across replicates), "
+    "the baseline faint behind each counterfactual; event marks show what each scenario "
+    "changes (percentages: share of replicates in which an event fired).",
+    "faction_shares": "Power shares of the state's factions over time (medians, rescaled to "
+    "sum to 1).",
+    "faction_leaders": "Share of replicates in which each faction holds the largest share.",
+    "faction_quantiles": "Power share of each faction: median with 50% and 90% bands.",
 }
 
 
@@ -86,13 +94,24 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _condition(c: dict[str, Any]) -> str:
+    """A `when` condition as text: ``share(KZ.tokayev) > 0.5``, ``all(...)``."""
+    for key in ("all", "any"):
+        if key in c:
+            return f"{key}(" + ", ".join(_condition(x) for x in c[key]) + ")"
+    target = c.get("actor", "") + (f", {c['power']}" if c.get("power") else "")
+    return f"{c.get('measure')}({target}) {c.get('op', '>')} {c.get('value')}"
+
+
 def _fields(ev: dict[str, Any]) -> str:
     skip = {"id", "kind", "date", "source", "note"}
     parts = []
     for k, v in ev.items():
         if k in skip:
             continue
-        if isinstance(v, dict) and "dist" in v:
+        if k == "when" and isinstance(v, dict):
+            v = _condition(v)
+        elif isinstance(v, dict) and "dist" in v:
             args = ", ".join(f"{a}={b}" for a, b in v.items() if a != "dist")
             v = f"{v['dist']}({args})"
         elif isinstance(v, dict):
@@ -200,7 +219,8 @@ def build_report(
     add = parts.append
     add(f"<h1>{_esc(exp['title'])}</h1>")
     add(
-        f"<p class='meta'>Experiment <b>{_esc(exp['name'])}</b> ({_esc(exp['path'])}, sha256 "
+        f"<p class='meta'>Experiment <b>{_esc(exp['name'])}</b> "
+        f"({_esc(os.path.normpath(exp['path']))}, sha256 "
         f"{_esc(exp['sha256'][:16])}); {len(scen)} scenarios x {len(m['points'])} point(s) x "
         f"{m['replicates']} paired replicates; seed {_esc(m['seed'])}; "
         f"{sum(c['status'] == 'done' for c in m['chunks'].values())} of {len(m['chunks'])} "
@@ -228,7 +248,7 @@ def build_report(
         {
             "scenario": s["name"],
             "title": s["title"],
-            "file": s["path"],
+            "file": os.path.normpath(s["path"]),
             "extends": " -> ".join(Path(c).name for c in s["chain"][1:]),
             "events": len(s["resolved"]["events"]),
             "sha256": s["sha256"][:12],
@@ -265,7 +285,11 @@ def build_report(
 
     add("<h2 id='figures'>Figures</h2>")
     for name, fig in figures.items():
-        cap = CAPTIONS.get(name) or CAPTIONS.get(name.split("_")[0], "")
+        cap = (
+            CAPTIONS.get(name)
+            or CAPTIONS.get(name.rsplit("_", 1)[0])
+            or CAPTIONS.get(name.split("_")[0], "")
+        )
         add(
             f"<figure><img alt='{_esc(name)}' src='data:image/png;base64,{_png(fig)}'>"
             f"<figcaption><b>{_esc(name)}</b>. {_esc(cap)}</figcaption></figure>"
