@@ -330,16 +330,7 @@ class Result:
             else self.replicates.tolist(),
             "record_every": self.every,
             "measures": list(self.data),
-            "scenario": {
-                "name": s.name,
-                "title": s.title,
-                "path": s.path,
-                "sha256": s.sha256,
-                "chain": list(s.chain),
-                "world": s.world.name,
-                "world_path": s.world.path,
-                "world_sha256": s.world.sha256,
-            },
+            "scenario": {k: v for k, v in s.provenance().items() if k != "resolved"},
             "resolved": s.resolved(),
         }
 

@@ -106,6 +106,20 @@ class Scenario:
         """Index k of the transition k -> k+1 during which an event dated ``when`` applies."""
         return (when - self.start).days // self.step_days
 
+    def provenance(self) -> dict[str, Any]:
+        """What identifies this scenario in a manifest: files, hashes and resolved content."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "path": self.path,
+            "sha256": self.sha256,
+            "chain": list(self.chain),
+            "world": self.world.name,
+            "world_path": self.world.path,
+            "world_sha256": self.world.sha256,
+            "resolved": self.resolved(),
+        }
+
     def resolved(self) -> dict[str, Any]:
         """A JSON-able description of the resolved scenario (for manifests and hashing)."""
         return {

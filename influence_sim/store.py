@@ -196,21 +196,7 @@ def _new_manifest(exp: Experiment) -> dict[str, Any]:
             "thresholds": [list(t) for t in exp.thresholds],
             "at": [d.isoformat() for d in exp.at],
         },
-        "scenarios": [
-            {
-                "index": k,
-                "name": s.name,
-                "title": s.title,
-                "path": s.path,
-                "sha256": s.sha256,
-                "chain": list(s.chain),
-                "world": s.world.name,
-                "world_path": s.world.path,
-                "world_sha256": s.world.sha256,
-                "resolved": s.resolved(),
-            }
-            for k, s in enumerate(exp.scenarios)
-        ],
+        "scenarios": [{"index": k, **s.provenance()} for k, s in enumerate(exp.scenarios)],
         "chunks": {
             t.id: {
                 "status": "pending",

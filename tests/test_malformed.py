@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,8 @@ import pytest
 import influence_sim as isim
 from influence_sim.cli import main
 
+from .corpus import check_message, corpus_files, load_cases
+
 MALFORMED = Path(__file__).resolve().parent / "malformed"
 TABLE = MALFORMED / "cases.toml"
 HELPERS = ("_base.toml", "_world.toml")
@@ -28,19 +29,9 @@ CASE_KEYS = {"file", "loader", "expect", "absent"}
 PREFIX = "influence-sim: error: "
 
 
-def _cases() -> list[dict[str, Any]]:
-    return tomllib.loads(TABLE.read_text("utf-8"))["case"]
-
-
-CASES = _cases()
+CASES = load_cases(TABLE)
 BY_FILE = {c["file"]: c for c in CASES}
 PARAMS = [pytest.param(c, id=c["file"].removesuffix(".toml")) for c in CASES]
-
-
-def _check_message(message: str, case: dict[str, Any]) -> None:
-    problems = [f"lacks {s!r}" for s in case["expect"] if s not in message]
-    problems += [f"contains {s!r}" for s in case.get("absent", []) if s in message]
-    assert not problems, f"{case['file']}: message {message!r}\n  " + "\n  ".join(problems)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,11 +39,7 @@ def _check_message(message: str, case: dict[str, Any]) -> None:
 
 
 def test_every_malformed_file_has_a_case():
-    files = {
-        p.name
-        for p in MALFORMED.iterdir()
-        if p.is_file() and not p.name.startswith("_") and p.name != TABLE.name
-    }
+    files = corpus_files(MALFORMED, TABLE)
     listed = [c["file"] for c in CASES]
     assert len(listed) == len(set(listed)), "a file is listed twice in cases.toml"
     assert sorted(files - set(listed)) == [], "files without a case in cases.toml"
@@ -97,7 +84,7 @@ def test_validate_reports_one_line_and_exits_2(case, capsys):
     assert out == ""
     assert err.startswith(PREFIX), err
     assert len(err.splitlines()) == 1, f"expected one line on stderr, got:\n{err}"
-    _check_message(err.removeprefix(PREFIX).strip(), case)
+    check_message(err.removeprefix(PREFIX).strip(), case)
 
 
 @pytest.mark.parametrize("case", PARAMS)
@@ -115,7 +102,7 @@ def test_library_raises_scenario_error(case):
         pytest.fail(f"{case['file']}: loaded without an error")
     if case["loader"] == "world":
         assert isinstance(error, isim.WorldError), f"{type(error).__name__}, not WorldError"
-    _check_message(str(error), case)
+    check_message(str(error), case)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,5 +140,5 @@ def test_run_in_a_subprocess_exits_2_with_one_line(command, tmp_path):
     lines = proc.stderr.splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith(PREFIX)
-    _check_message(lines[0], case)
+    check_message(lines[0], case)
     assert not out_dir.exists(), "nothing is written for a malformed scenario"

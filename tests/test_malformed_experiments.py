@@ -13,15 +13,15 @@ A rejected experiment must leave no trace: ``--out`` is not created.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 import influence_sim as isim
 from influence_sim.cli import main
 from influence_sim.experiment import load_experiment
+
+from .corpus import check_message, corpus_files, load_cases
 
 CORPUS = Path(__file__).resolve().parent / "malformed_experiments"
 TABLE = CORPUS / "cases.toml"
@@ -30,18 +30,8 @@ CASE_KEYS = {"file", "expect", "absent"}
 PREFIX = "influence-sim: error: "
 
 
-def _cases() -> list[dict[str, Any]]:
-    return tomllib.loads(TABLE.read_text("utf-8"))["case"]
-
-
-CASES = _cases()
+CASES = load_cases(TABLE)
 PARAMS = [pytest.param(c, id=c["file"].removesuffix(".toml")) for c in CASES]
-
-
-def _check_message(message: str, case: dict[str, Any]) -> None:
-    problems = [f"lacks {s!r}" for s in case["expect"] if s not in message]
-    problems += [f"contains {s!r}" for s in case.get("absent", []) if s in message]
-    assert not problems, f"{case['file']}: message {message!r}\n  " + "\n  ".join(problems)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -49,11 +39,7 @@ def _check_message(message: str, case: dict[str, Any]) -> None:
 
 
 def test_every_malformed_experiment_has_exactly_one_case():
-    files = {
-        p.name
-        for p in CORPUS.iterdir()
-        if p.is_file() and not p.name.startswith("_") and p.name != TABLE.name
-    }
+    files = corpus_files(CORPUS, TABLE)
     listed = [c["file"] for c in CASES]
     assert len(listed) == len(set(listed)), "a file is listed twice in cases.toml"
     assert sorted(files - set(listed)) == [], "files without a case in cases.toml"
@@ -106,7 +92,7 @@ def test_batch_reports_one_line_and_exits_2(case, tmp_path, capsys):
     lines = err.splitlines()
     assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
     assert lines[0].startswith(PREFIX), err
-    _check_message(lines[0].removeprefix(PREFIX), case)
+    check_message(lines[0].removeprefix(PREFIX), case)
     assert not out_dir.exists(), "nothing is written for a malformed experiment"
 
 
@@ -121,4 +107,4 @@ def test_library_raises_scenario_error(case):
         pytest.fail(f"{case['file']}: loaded without an error")
     if not isinstance(error, isim.ScenarioError):
         pytest.fail(f"{case['file']}: {type(error).__name__} instead of ScenarioError: {error}")
-    _check_message(str(error), case)
+    check_message(str(error), case)
