@@ -141,6 +141,7 @@ class Ensemble:
         self._inst_power = self.inst_lead.argmax(axis=1)
         self._inst_channel = self.inst_chan.argmax(axis=1)
         self._channel_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._peer_cache: tuple[float, sparse.csr_array] | None = None
         # factions grouped by state, for segment sums and maxima over each state's factions
         self._by_state = np.argsort(self.state_of, kind="stable")
         self._state_starts = np.searchsorted(self.state_of[self._by_state], np.arange(S))
@@ -157,18 +158,26 @@ class Ensemble:
     def _channel_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-faction channel strengths, rebuilt only after ties or autonomy change.
 
-        Returns ``base`` (R, F, P): Σ_c sensitivity_fc · tie_s(f)pc; ``via`` (R, F, I): for each
-        institution i, sensitivity to i's channel x the tie of i's leader on it, where the
-        faction's state is a member (else 0); and the autonomy weight per faction (R, F).
+        Returns ``base`` (R', F, P): Σ_c sensitivity_fc · tie_s(f)pc; ``via`` (R', F, I): for
+        each institution i, sensitivity to i's channel x the tie of i's leader on it, where the
+        faction's state is a member (else 0); and the autonomy weight per faction (R', F).
+        R' is 1 while every replicate has the same ties and autonomy (the arrays broadcast),
+        else R. Each element is computed by the same formula either way, so a replicate's
+        numbers do not depend on the other replicates of its chunk.
         """
         if self._channel_cache is None:
-            per_faction = self.ties[:, self.state_of]  # (R, F, P, C)
+            same = bool(np.all(self.ties == self.ties[:1])) and bool(
+                np.all(self.autonomy == self.autonomy[:1])
+            )
+            ties = self.ties[:1] if same else self.ties
+            per_faction = ties[:, self.state_of]  # (R', F, P, C)
             base = (per_faction * self.sens[None, :, None, :]).sum(axis=-1)
-            via = np.zeros((self.R, self.F, len(self.world.institutions)))
+            via = np.zeros((ties.shape[0], self.F, len(self.world.institutions)))
             for i, (p, c) in enumerate(zip(self._inst_power, self._inst_channel, strict=True)):
                 member = self.inst_memb[i][self.state_of]  # (F,)
                 via[:, :, i] = member * self.sens[:, c] * per_faction[:, :, p, c]
-            self._channel_cache = (base, via, self.autonomy[:, self.state_of])
+            auto = (self.autonomy[:1] if same else self.autonomy)[:, self.state_of]
+            self._channel_cache = (base, via, auto)
         return self._channel_cache
 
     def _stack(self, a: np.ndarray) -> np.ndarray:
@@ -176,7 +185,7 @@ class Ensemble:
         return np.ascontiguousarray(np.moveaxis(a, 0, 1).reshape(a.shape[1], -1))
 
     def _unstack(self, a: np.ndarray, k: int) -> np.ndarray:
-        return np.moveaxis(a.reshape(self.F, self.R, k), 1, 0)
+        return np.moveaxis(a.reshape(self.F, -1, k), 1, 0)
 
     def pulls(self) -> np.ndarray:
         """Direct pull of each power on each faction, shape (R, F, P).
@@ -185,23 +194,39 @@ class Ensemble:
         [i led by p, on channel c, s(f) a member]) + patronage_fp.
         """
         base, via, _ = self._channel_terms()
-        weighted = via * self.cred[:, None, :]  # (R, F, I)
-        pull = base.copy()
         gain = self.params["institution_gain"][:, None]
-        for p in range(self.P):
-            led = self._inst_power == p
-            if led.any():
-                pull[:, :, p] += gain * weighted[:, :, led].sum(axis=2)
+        pull = np.broadcast_to(base, (self.R, self.F, self.P)).copy()
+        for i, p in enumerate(self._inst_power):  # institutions in world order
+            pull[:, :, p] += gain * (self.cred[:, i, None] * via[:, :, i])
         pull *= self.params["pull_scale"][:, None, None] * self.rep[:, None, :]
         return pull + self.patronage
 
+    def _peer_matrix(self, weight: float) -> sparse.csr_array:
+        """``weight · intra + links``, cached for the last weight used."""
+        if self._peer_cache is None or self._peer_cache[0] != weight:
+            self._peer_cache = (weight, (self.intra * weight + self.links).tocsr())
+        return self._peer_cache[1]
+
     def peer_terms(self) -> tuple[np.ndarray, np.ndarray]:
-        """Peer influence on the scores (R, F, P) and total peer weight (R, F)."""
+        """Peer influence on the scores (R, F, P) and total peer weight (R, F).
+
+        Replicates are grouped by their ``peer_weight`` (usually one group), and each group
+        goes through one sparse product with its combined peer matrix.
+        """
         voiced = np.concatenate([self.share[:, :, None] * self.x, self.share[:, :, None]], axis=2)
-        stacked = self._stack(voiced)
-        intra = self._unstack(self.intra @ stacked, self.P + 1)
-        link = self._unstack(self.links @ stacked, self.P + 1)
-        total = self.params["peer_weight"][:, None, None] * intra + link
+        pw = self.params["peer_weight"]
+        weights = np.unique(pw)
+        if len(weights) == 1:
+            total = self._unstack(
+                self._peer_matrix(float(weights[0])) @ self._stack(voiced), self.P + 1
+            )
+        else:
+            total = np.empty_like(voiced)
+            for w in weights:
+                idx = np.flatnonzero(pw == w)
+                total[idx] = self._unstack(
+                    self._peer_matrix(float(w)) @ self._stack(voiced[idx]), self.P + 1
+                )
         return total[:, :, : self.P], total[:, :, self.P]
 
     def row_terms(self, noise: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
@@ -229,12 +254,12 @@ class Ensemble:
     def steady_state(self) -> np.ndarray:
         """Fixed point of the current noise-free dynamics for every replicate, (R, F, P).
 
-        Solved with a sparse direct solver per distinct replicate state (at the start, all
-        replicates share one state and one solve serves them all).
+        Solved with a sparse solver per replicate state (at the start, all replicates share
+        one state and one solve serves them all): direct for small worlds, BiCGSTAB for large.
         """
         out = np.empty((self.R, self.F, self.P))
         pull = self.pulls()
-        auto = self._channel_terms()[2]
+        auto = np.broadcast_to(self._channel_terms()[2], (self.R, self.F))
         share0 = self.share[0]
         same = all(
             np.array_equal(a[r], a[0])
@@ -442,8 +467,9 @@ def _solve(a_mat: sparse.csr_array, rhs: np.ndarray, *, guess: np.ndarray) -> np
         return splinalg.spsolve(a_mat.tocsc(), rhs).reshape(n, -1)
     out = np.empty_like(rhs)
     for j in range(rhs.shape[1]):
-        x, info = splinalg.bicgstab(a_mat, rhs[:, j], x0=guess[:, j], rtol=1e-13, atol=0.0,
-                                    maxiter=10 * n)
+        x, info = splinalg.bicgstab(
+            a_mat, rhs[:, j], x0=guess[:, j], rtol=1e-13, atol=0.0, maxiter=10 * n
+        )
         resid = np.abs(a_mat @ x - rhs[:, j]).max()
         if info != 0 or resid > 1e-11:  # pragma: no cover - safety net
             x = splinalg.spsolve(a_mat.tocsc(), rhs[:, j])
