@@ -31,6 +31,18 @@ from .world import World
 __all__ = ["Ensemble", "InfluenceSystem", "per_step"]
 
 
+def _sum_last(a: np.ndarray) -> np.ndarray:
+    """Sum over a short last axis (the powers) by adding slices in order.
+
+    numpy's reduction over a 2- or 3-wide axis costs ~20x more than adding the slices; the
+    order of additions is the same (left to right).
+    """
+    out = a[..., 0].copy()
+    for k in range(1, a.shape[-1]):
+        out += a[..., k]
+    return out
+
+
 def per_step(rate_per_day: np.ndarray | float, dt: int) -> np.ndarray:
     """Convert a per-day relaxation or decay rate to a per-step rate for a step of dt days."""
     return 1.0 - (1.0 - np.asarray(rate_per_day, dtype=float)) ** dt
@@ -304,7 +316,7 @@ class Ensemble:
         pull_mult, contest = self._draw_noise()
         # 1. influence (Friedkin–Johnsen with time-varying W)
         peer_x, peer_mass, pull, auto = self.row_terms(pull_mult)
-        total = peer_mass + pull.sum(axis=2) + auto
+        total = peer_mass + _sum_last(pull) + auto
         lam = self.lam[:, :, None]
         self.x = lam * (peer_x + pull) / total[:, :, None] + (1 - lam) * self.anchor
         # 2. power shares: replicator drift from legitimacy (under unrest), force and patronage
@@ -312,7 +324,7 @@ class Ensemble:
         fitness = (
             self.params["legitimacy_weight"][:, None] * u_f * self.legit
             + self.params["force_weight"][:, None] * self.force
-            + self.params["patronage_drift"][:, None] * self.patronage.sum(axis=2)
+            + self.params["patronage_drift"][:, None] * _sum_last(self.patronage)
         )
         if contest is not None or np.any(fitness):
             log_gain = fitness * dt

@@ -144,12 +144,13 @@ class World:
             out.update({a: k for k, a in enumerate(ids)})
         return out
 
+    @cached_property
+    def _kind_index(self) -> dict[str, str]:
+        return {a: kind for kind, ids in self.kinds.items() for a in ids}
+
     def kind_of(self, actor: str) -> str | None:
         """Return the kind of an actor id, or None when it is unknown."""
-        for kind, ids in self.kinds.items():
-            if actor in ids:
-                return kind
-        return None
+        return self._kind_index.get(actor)
 
     # ---- arrays for the kernel ---------------------------------------------------------
     @cached_property
@@ -195,7 +196,7 @@ class World:
             lead[k, self.index[inst.leader]] = 1.0
             chan[k, self.channels.index(inst.channel)] = 1.0
             for m in inst.members:
-                if m in self.state_ids:
+                if self.kind_of(m) == "state":
                     memb[k, self.index[m]] = 1.0
         return lead, chan, memb
 
