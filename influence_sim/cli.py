@@ -459,7 +459,7 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .compare import compare, explain
+    from .compare import compare, explain, write_csv
     from .plots import figure_set
     from .report import build_report
     from .store import load_results
@@ -484,7 +484,15 @@ def _report(args: argparse.Namespace) -> int:
         figures=figures,
         out=args.out,
     )
-    print(f"Wrote {len(written)} figures to {args.results / 'figures'}")
+    analysis = args.results / "analysis"
+    write_csv(cmp.effects, analysis / "effects.csv")
+    write_csv(cmp.thresholds, analysis / "thresholds.csv")
+    write_csv(
+        contributions, analysis / f"explain_baseline_{args.measure}_{label.replace('/', '-')}.csv"
+    )
+    print(
+        f"Wrote {len(written)} figures to {args.results / 'figures'} and the tables to {analysis}"
+    )
     print(f"Report: {path.resolve()}")
     return 0
 
