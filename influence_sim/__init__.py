@@ -2,7 +2,8 @@
 
 The public API mirrors the command line: load a world or a scenario, run it as a Mesa model or
 as a vectorised ensemble, and read results back. Importing the package has no side effects: it
-does not import matplotlib, configure logging or touch multiprocessing settings.
+does not import matplotlib or Mesa (`InfluenceModel` imports Mesa when first used), configure
+logging or touch multiprocessing settings.
 """
 
 from importlib.metadata import PackageNotFoundError, version
@@ -10,12 +11,21 @@ from importlib.metadata import PackageNotFoundError, version
 from .compare import compare, explain
 from .errors import ScenarioError, WorldError
 from .experiment import load_experiment, run_experiment
-from .model import InfluenceModel
 from .results import Result, load_run
 from .scenario import Scenario, load_scenario
 from .simulate import simulate
 from .store import load_results
 from .world import World, load_world
+
+
+def __getattr__(name: str):
+    """Import `InfluenceModel` (and with it Mesa) only when it is asked for."""
+    if name == "InfluenceModel":
+        from .model import InfluenceModel
+
+        return InfluenceModel
+    raise AttributeError(f"module 'influence_sim' has no attribute {name!r}")
+
 
 try:
     __version__ = version("influence-sim")

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import mesa
 import numpy as np
+
+from ._mesa import mesa
 
 if TYPE_CHECKING:
     from .model import InfluenceModel

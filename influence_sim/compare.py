@@ -391,7 +391,7 @@ def explain(
 
     start, full, plans = outcome(horizon)
     rows = {}
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     for ev in tqdm(horizon.events, desc=f"explain {name}", disable=not progress, leave=False):
         without = replace(horizon, events=tuple(e for e in horizon.events if e.id != ev.id))

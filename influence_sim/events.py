@@ -164,7 +164,7 @@ def parse_number(val: Any, spec: Number, fail) -> Distribution:
         hint = suggest(kind, DISTRIBUTIONS)
         raise fail(
             f"unknown distribution {kind!r}; known: {', '.join(DISTRIBUTIONS)}"
-            + (f"; did you mean '{hint}'?" if hint else "")
+            + (f" (did you mean '{hint}'?)" if hint else "")
         )
     names = DISTRIBUTIONS[kind]
     given = {k: v for k, v in val.items() if k != "dist"}
@@ -174,7 +174,7 @@ def parse_number(val: Any, spec: Number, fail) -> Distribution:
         k = sorted(unknown)[0]
         raise fail(
             f"unknown parameter '{k}' for a {kind} distribution (takes {', '.join(names)})"
-            + (f"; did you mean '{suggest(k, names)}'?" if suggest(k, names) else "")
+            + (f" (did you mean '{suggest(k, names)}'?)" if suggest(k, names) else "")
         )
     missing = [n for n in names if n not in given and n not in optional]
     if missing:
@@ -280,14 +280,14 @@ class Condition:
                     f"unknown key '{k}' in condition",
                 )
                 if not suggest(k, allowed)
-                else fail(f"unknown key '{k}' in condition; did you mean '{suggest(k, allowed)}'?")
+                else fail(f"unknown key '{k}' in condition (did you mean '{suggest(k, allowed)}'?)")
             )
         measure = raw.get("measure")
         if not isinstance(measure, str) or measure not in MEASURE_ACTORS:
             hint = suggest(measure, MEASURE_ACTORS)
             raise fail(
                 f"unknown measure {measure!r}; known: {', '.join(MEASURE_ACTORS)}"
-                + (f"; did you mean '{hint}'?" if hint else "")
+                + (f" (did you mean '{hint}'?)" if hint else "")
             )
         kind = MEASURE_ACTORS[measure]
         actor = raw.get("actor")
@@ -296,7 +296,7 @@ class Condition:
             hint = suggest(actor, ids)
             raise fail(
                 f"condition on {measure} needs a {kind} actor, got {actor!r}"
-                + (f"; did you mean '{hint}'?" if hint else "")
+                + (f" (did you mean '{hint}'?)" if hint else "")
             )
         power = raw.get("power")
         if measure in ("score", "alignment"):

@@ -509,17 +509,17 @@ def run_task(scenario: Scenario, task: Task, seed: int, output: Output) -> Chunk
     data, steps, plans, _ = run_ensemble(
         scenario, ids, root, every=output.every, factions=output.factions
     )
-    keep = {m: data[m] for m in (*output.measures, *(["score"] if output.factions else []))}
+    keep = [*output.measures, *(["score"] if output.factions else [])]
     res = Result(
         scenario=scenario,
         replicates=ids,
         seed=root,
         steps=steps,
-        data=keep,
+        data=data,
         plans=plans,
         every=output.every,
     )
-    ts = res.wide_table()
+    ts = res.wide_table(keep)  # the selected measures; the summary uses them all
     summary = res.summary()
     summary.insert(1, "point", task.point)
     events = res.events()
@@ -647,7 +647,7 @@ def run_experiment(
     """
     import os
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from .store import Store, load_results
 

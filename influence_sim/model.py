@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import mesa
 import numpy as np
 
+from ._mesa import mesa
 from .agents import FactionAgent, InstitutionAgent, PowerAgent, StateAgent
 from .kernel import InfluenceSystem
 from .scenario import Scenario, load_scenario

@@ -1548,7 +1548,18 @@ def regional_map_panels(
     norm = _map_norm(meds.ravel())
     ncols = min(ncols, len(idx))
     nrows = -(-len(idx) // ncols)
-    fig = Figure(figsize=(5.0 * ncols, 4.1 * nrows + 1.0), layout="constrained")
+    # size panels to the map's own aspect, so equal-aspect boxes fill their slots and
+    # constrained layout keeps the titles apart (a one-row grid of 4.1-inch-high slots did not)
+    pts = np.array(
+        [
+            p
+            for p in [*(s.position for s in world.states), *(p.position for p in world.powers)]
+            if p is not None
+        ]
+    )
+    span = np.ptp(pts, axis=0) if len(pts) > 1 else np.ones(2)
+    aspect = float(np.clip((span[1] + 0.3 * span.max()) / (span[0] + 0.3 * span.max()), 0.4, 1.5))
+    fig = Figure(figsize=(5.0 * ncols, (5.0 * aspect + 0.7) * nrows + 1.4), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, k in zip(axes, idx, strict=False):
         regional_map(

@@ -29,10 +29,10 @@ COLUMNS = ("scenario", "replicate", "step", "date", "measure", "actor", "power",
 
 def versions() -> dict[str, str]:
     """Versions of the package and of the libraries that shape its numbers."""
-    import mesa
     import scipy
 
     from . import __version__
+    from ._mesa import mesa
 
     return {
         "influence_sim": __version__,
@@ -176,10 +176,11 @@ class Result:
             f"{measure}/{a}" + (f"/{p}" if p else "") for a, p in zip(actors, powers, strict=True)
         ]
 
-    def wide_table(self) -> pa.Table:
+    def wide_table(self, measures: list[str] | None = None) -> pa.Table:
         """All recorded measures as one wide table.
 
-        Columns ``replicate``, ``step`` and one float32 column per series; rows ordered by
+        Columns ``replicate``, ``step`` and one float32 column per series of ``measures``
+        (default: every recorded measure); rows ordered by
         replicate, then step. This is the experiment store's chunk format;
         `influence_sim.store` turns it back into tidy frames.
         """
@@ -188,8 +189,8 @@ class Result:
             "replicate": np.repeat(self.replicates.astype(np.int32), T),
             "step": np.tile(self.steps.astype(np.int32), R),
         }
-        for m, arr in self.data.items():
-            flat = arr.reshape(T, R, -1)
+        for m in measures or list(self.data):
+            flat = self.data[m].reshape(T, R, -1)
             for a, name in enumerate(self.series_names(m)):
                 cols[name] = np.ascontiguousarray(flat[:, :, a].T).reshape(-1)
         return pa.table(cols)
@@ -219,31 +220,40 @@ class Result:
     def summary(self) -> pd.DataFrame:
         """One row per replicate: final values, peak swings, end-of-run side and leaders.
 
+        Columns come from the recorded measures (a measure that was not recorded is left out).
+
         ``side.<state>`` is the sign of the final balance (+1: the first balance power leads);
         ``peak_swing.<state>`` the largest signed departure of the balance from step 0.
         """
         w = self.scenario.world
         cols: dict[str, Any] = {"scenario": self.scenario.name, "replicate": self.replicates}
-        al = self.final("alignment")
-        for j, s in enumerate(w.state_ids):
+        have = self.data.keys()
+        if "alignment" in have:
+            al = self.final("alignment")
+            for j, s in enumerate(w.state_ids):
+                for k, p in enumerate(w.power_ids):
+                    cols[f"alignment.{s}.{p}"] = al[:, j, k]
+        if "balance" in have:
+            bal = self.data["balance"]
+            for j, s in enumerate([*w.state_ids, "region"]):
+                cols[f"balance.{s}"] = bal[-1, :, j]
+                cols[f"side.{s}"] = np.sign(bal[-1, :, j]).astype(int)
+                dev = bal[:, :, j] - bal[0, :, j]
+                cols[f"peak_swing.{s}"] = dev[np.abs(dev).argmax(axis=0), np.arange(dev.shape[1])]
+        if "reputation" in have:
             for k, p in enumerate(w.power_ids):
-                cols[f"alignment.{s}.{p}"] = al[:, j, k]
-        bal = self.data["balance"]
-        for j, s in enumerate([*w.state_ids, "region"]):
-            cols[f"balance.{s}"] = bal[-1, :, j]
-            cols[f"side.{s}"] = np.sign(bal[-1, :, j]).astype(int)
-            dev = bal[:, :, j] - bal[0, :, j]
-            cols[f"peak_swing.{s}"] = dev[np.abs(dev).argmax(axis=0), np.arange(dev.shape[1])]
-        for k, p in enumerate(w.power_ids):
-            cols[f"reputation.{p}"] = self.final("reputation")[:, k]
-        for k, i in enumerate(w.institution_ids):
-            cols[f"credibility.{i}"] = self.final("credibility")[:, k]
-        cols["corridor"] = self.final("corridor")
-        share = self.final("share")
-        fids = np.array(w.faction_ids)
-        for j, s in enumerate(w.state_ids):
-            members = np.flatnonzero(w.faction_state == j)
-            cols[f"leader.{s}"] = fids[members[share[:, members].argmax(axis=1)]]
+                cols[f"reputation.{p}"] = self.final("reputation")[:, k]
+        if "credibility" in have:
+            for k, i in enumerate(w.institution_ids):
+                cols[f"credibility.{i}"] = self.final("credibility")[:, k]
+        if "corridor" in have:
+            cols["corridor"] = self.final("corridor")
+        if "share" in have:
+            share = self.final("share")
+            fids = np.array(w.faction_ids)
+            for j, s in enumerate(w.state_ids):
+                members = np.flatnonzero(w.faction_state == j)
+                cols[f"leader.{s}"] = fids[members[share[:, members].argmax(axis=1)]]
         return pd.DataFrame(cols)
 
     def events(self) -> pd.DataFrame:

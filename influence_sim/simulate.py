@@ -176,7 +176,7 @@ def run_ensemble(
     progress: str | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, list[EventPlan], Ensemble]:
     """Run replicates ``ids`` of ``scenario``; return recorded arrays, steps, plans, state."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     runner = Runner(scenario, ids, root)
     rec = Recorder(runner.ens, scenario.steps, every, factions)

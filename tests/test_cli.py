@@ -117,8 +117,10 @@ def test_import_has_no_side_effects():
     code = (
         "import sys, multiprocessing, logging; import influence_sim; "
         "assert 'matplotlib' not in sys.modules; "
+        "assert 'mesa' not in sys.modules; "
         "assert multiprocessing.get_start_method(allow_none=True) is None; "
-        "assert not logging.getLogger().handlers"
+        "assert not logging.getLogger().handlers; "
+        "from influence_sim import InfluenceModel; assert 'mesa' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 
