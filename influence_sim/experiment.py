@@ -29,7 +29,7 @@ import pyarrow as pa
 from .errors import ScenarioError, suggest
 from .params import parameters
 from .scenario import Scenario, load_scenario
-from .simulate import Recorder, root_seed, run_ensemble
+from .simulate import Recorder, run_ensemble
 from .world import read_toml
 
 __all__ = ["Experiment", "Output", "Task", "load_experiment", "run_experiment", "run_task"]
@@ -126,11 +126,6 @@ class Experiment:
     at: tuple[Any, ...] = ()
     text: str = field(default="", repr=False)
     sha256: str = ""
-
-    @property
-    def names(self) -> list[str]:
-        """Scenario names, the baseline first."""
-        return [s.name for s in self.scenarios]
 
     def scenario(self, name: str) -> Scenario:
         """The scenario called ``name``."""
@@ -525,11 +520,6 @@ def run_task(scenario: Scenario, task: Task, seed: int, output: Output) -> Chunk
     events = res.events()
     events.insert(1, "point", task.point)
     return ChunkResult(task=task, timeseries=ts, summary=summary, events=events)
-
-
-def seed_of(seed_or_rng: int | None) -> int:
-    """A concrete root seed (fresh entropy when None), so it can be recorded."""
-    return int(root_seed(seed_or_rng).entropy)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------

@@ -24,8 +24,6 @@ from .simulate import STATUS, EventPlan
 
 __all__ = ["Result", "RunFiles", "atomic_file", "load_run"]
 
-COLUMNS = ("scenario", "replicate", "step", "date", "measure", "actor", "power", "value")
-
 
 def versions() -> dict[str, str]:
     """Versions of the package and of the libraries that shape its numbers."""

@@ -229,12 +229,6 @@ class World:
         links = sparse.csr_array((np.array(lw, dtype=float), (lr, lc)), shape=(n, n))
         return intra, links
 
-    @cached_property
-    def membership(self) -> sparse.csr_array:
-        """Faction-to-state membership, (F, S) sparse one-hot."""
-        n, s = len(self.factions), len(self.states)
-        return sparse.csr_array((np.ones(n), (np.arange(n), self.faction_state)), shape=(n, s))
-
 
 # ---------------------------------------------------------------------------------------
 # loading
