@@ -127,6 +127,11 @@ class Experiment:
     text: str = field(default="", repr=False)
     sha256: str = ""
 
+    @property
+    def names(self) -> list[str]:
+        """Scenario names, the baseline first."""
+        return [s.name for s in self.scenarios]
+
     def scenario(self, name: str) -> Scenario:
         """The scenario called ``name``."""
         for s in self.scenarios:

@@ -61,7 +61,7 @@ def test_case_is_well_formed(case):
 def test_helpers_are_valid():
     """The valid experiment and the helper scenarios load, so each case's defect is its only one."""
     exp = load_experiment(CORPUS / "_valid.toml")
-    assert exp.names == ["kazakhstan_2022", "no_csto"]
+    assert [s.name for s in exp.scenarios] == ["kazakhstan_2022", "no_csto"]
     assert exp.output.every == 7
     assert [d.isoformat() for d in exp.at] == ["2022-03-05"]
     assert exp.thresholds == (("KZ", 0.2),)
