@@ -29,7 +29,7 @@ import pyarrow as pa
 from .errors import ScenarioError, suggest
 from .params import parameters
 from .scenario import Scenario, load_scenario
-from .simulate import Recorder, run_ensemble
+from .simulate import Recorder, simulate
 from .world import read_toml
 
 __all__ = ["Experiment", "Output", "Task", "load_experiment", "run_experiment", "run_task"]
@@ -502,23 +502,15 @@ def run_task(scenario: Scenario, task: Task, seed: int, output: Output) -> Chunk
 
     Replicate k uses the streams keyed ``(point, k, ...)`` under the root ``seed``.
     """
-    from .results import Result
-
     root = np.random.SeedSequence(seed, spawn_key=(task.point,))
-    ids = np.arange(task.start, task.end)
-    data, steps, plans, _ = run_ensemble(
-        scenario, ids, root, every=output.every, factions=output.factions
+    res = simulate(
+        scenario,
+        replicates=range(task.start, task.end),
+        rng=root,
+        every=output.every,
+        factions=output.factions,
     )
     keep = [*output.measures, *(["score"] if output.factions else [])]
-    res = Result(
-        scenario=scenario,
-        replicates=ids,
-        seed=root,
-        steps=steps,
-        data=data,
-        plans=plans,
-        every=output.every,
-    )
     ts = res.wide_table(keep)  # the selected measures; the summary uses them all
     summary = res.summary()
     summary.insert(1, "point", task.point)
