@@ -1602,6 +1602,43 @@ def _fallback_positions(ids: Sequence[str], radius: float, phase: float) -> dict
     }
 
 
+def _node(
+    ax: Axes,
+    xy,
+    *,
+    marker: str,
+    size: float,
+    color: str,
+    lw: float,
+    gid: str,
+    label: str,
+    offset: tuple[float, float],
+    text_color: str = "black",
+    **text,
+) -> None:
+    """One labelled network node (a power or an institution)."""
+    ax.scatter(
+        [xy[0]],
+        [xy[1]],
+        marker=marker,
+        s=size,
+        color=color,
+        edgecolor="black",
+        lw=lw,
+        zorder=4,
+        gid=gid,
+    )
+    ax.annotate(
+        label,
+        (xy[0], xy[1]),
+        xytext=offset,
+        textcoords="offset points",
+        color=text_color,
+        zorder=5,
+        **text,
+    )
+
+
 def network_layout(world, *, state: str | None = None) -> dict[str, np.ndarray]:
     """Deterministic node positions for `network_view` (no random seeds).
 
@@ -1835,50 +1872,36 @@ def network_view(
                 zorder=5,
             )
     for p in world.powers:
-        ax.scatter(
-            [pos[p.id][0]],
-            [pos[p.id][1]],
+        _node(
+            ax,
+            pos[p.id],
             marker="s",
-            s=150,
+            size=150,
             color=power_color(p.id, world),
-            edgecolor="black",
             lw=0.6,
-            zorder=4,
             gid=f"power:{p.id}",
-        )
-        ax.annotate(
-            f"{p.name} ({p.id})",
-            (pos[p.id][0], pos[p.id][1]),
-            xytext=(9, 4),
-            textcoords="offset points",
+            label=f"{p.name} ({p.id})",
+            offset=(9, 4),
             fontsize=8.5,
             fontweight="bold",
-            color=power_color(p.id, world),
+            text_color=power_color(p.id, world),
             path_effects=halo,
-            zorder=5,
         )
     for inst in world.institutions:
-        ax.scatter(
-            [pos[inst.id][0]],
-            [pos[inst.id][1]],
+        _node(
+            ax,
+            pos[inst.id],
             marker="D",
-            s=60,
+            size=60,
             color=power_color(inst.leader, world),
-            edgecolor="black",
             lw=0.5,
-            zorder=4,
             gid=f"institution:{inst.id}",
-        )
-        ax.annotate(
-            inst.id,
-            (pos[inst.id][0], pos[inst.id][1]),
-            xytext=(0, -9),
-            textcoords="offset points",
+            label=inst.id,
+            offset=(0, -9),
             ha="center",
             va="top",
             fontsize=7.5,
             path_effects=halo,
-            zorder=5,
         )
     for s in world.states:
         if state is not None and s.id != state:

@@ -23,3 +23,14 @@ def check_message(message: str, case: dict[str, Any]) -> None:
     problems = [f"lacks {s!r}" for s in case["expect"] if s not in message]
     problems += [f"contains {s!r}" for s in case.get("absent", []) if s in message]
     assert not problems, f"{case['file']}: message {message!r}\n  " + "\n  ".join(problems)
+
+
+def assert_corpus_matches(folder: Path, table: Path, cases: list[dict[str, Any]],
+                          minimum: int) -> None:
+    """Every case file has exactly one case, every case a file, and the corpus is big enough."""
+    files = corpus_files(folder, table)
+    listed = [c["file"] for c in cases]
+    assert len(listed) == len(set(listed)), "a file is listed twice in cases.toml"
+    assert sorted(files - set(listed)) == [], "files without a case in cases.toml"
+    assert sorted(set(listed) - files) == [], "cases whose file does not exist"
+    assert len(files) >= minimum

@@ -20,7 +20,7 @@ import pytest
 import influence_sim as isim
 from influence_sim.cli import main
 
-from .corpus import check_message, corpus_files, load_cases
+from .corpus import assert_corpus_matches, check_message, load_cases
 
 MALFORMED = Path(__file__).resolve().parent / "malformed"
 TABLE = MALFORMED / "cases.toml"
@@ -39,12 +39,7 @@ PARAMS = [pytest.param(c, id=c["file"].removesuffix(".toml")) for c in CASES]
 
 
 def test_every_malformed_file_has_a_case():
-    files = corpus_files(MALFORMED, TABLE)
-    listed = [c["file"] for c in CASES]
-    assert len(listed) == len(set(listed)), "a file is listed twice in cases.toml"
-    assert sorted(files - set(listed)) == [], "files without a case in cases.toml"
-    assert sorted(set(listed) - files) == [], "cases whose file does not exist"
-    assert len(files) >= 24
+    assert_corpus_matches(MALFORMED, TABLE, CASES, minimum=24)
 
 
 @pytest.mark.parametrize("case", PARAMS)

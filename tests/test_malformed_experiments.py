@@ -21,7 +21,7 @@ import influence_sim as isim
 from influence_sim.cli import main
 from influence_sim.experiment import load_experiment
 
-from .corpus import check_message, corpus_files, load_cases
+from .corpus import assert_corpus_matches, check_message, load_cases
 
 CORPUS = Path(__file__).resolve().parent / "malformed_experiments"
 TABLE = CORPUS / "cases.toml"
@@ -39,12 +39,7 @@ PARAMS = [pytest.param(c, id=c["file"].removesuffix(".toml")) for c in CASES]
 
 
 def test_every_malformed_experiment_has_exactly_one_case():
-    files = corpus_files(CORPUS, TABLE)
-    listed = [c["file"] for c in CASES]
-    assert len(listed) == len(set(listed)), "a file is listed twice in cases.toml"
-    assert sorted(files - set(listed)) == [], "files without a case in cases.toml"
-    assert sorted(set(listed) - files) == [], "cases whose file does not exist"
-    assert len(files) >= 14
+    assert_corpus_matches(CORPUS, TABLE, CASES, minimum=14)
 
 
 @pytest.mark.parametrize("case", PARAMS)
