@@ -27,9 +27,7 @@ def influence_matrix(ens, r: int = 0):
     (F,); ``x0`` (F, P).
     """
     P = ens.P
-    peer = (ens.intra * ens.params["peer_weight"][r] + ens.links) @ sparse.diags_array(
-        ens.share[r]
-    )
+    peer = (ens.intra * ens.params["peer_weight"][r] + ens.links) @ sparse.diags_array(ens.share[r])
     pull = ens.pulls()[r]
     auto = ens.autonomy[r, ens.state_of]
     raw = sparse.hstack(

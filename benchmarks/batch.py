@@ -60,8 +60,18 @@ def run(replicates: int, workers: int, chunk: int) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="isim-bench-"))
     try:
         exp = experiment_copy(folder, replicates, chunk)
-        cmd = [sys.executable, "-m", "influence_sim.cli", "batch", str(exp), "--out",
-               str(folder / "out"), "--workers", str(workers), "-q"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "influence_sim.cli",
+            "batch",
+            str(exp),
+            "--out",
+            str(folder / "out"),
+            "--workers",
+            str(workers),
+            "-q",
+        ]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
         peak = 0
@@ -73,9 +83,14 @@ def run(replicates: int, workers: int, chunk: int) -> dict:
             raise SystemExit(f"batch failed with status {proc.returncode}")
         size = sum(p.stat().st_size for p in (folder / "out").rglob("*") if p.is_file())
         runs = replicates * 9
-        return {"replicates": replicates, "workers": workers, "wall_s": wall,
-                "runs_per_s": runs / wall, "peak_pss_mib": peak / 2**20,
-                "store_mib": size / 2**20}
+        return {
+            "replicates": replicates,
+            "workers": workers,
+            "wall_s": wall,
+            "runs_per_s": runs / wall,
+            "peak_pss_mib": peak / 2**20,
+            "store_mib": size / 2**20,
+        }
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
@@ -88,19 +103,27 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args()
     rows = [run(args.replicates, w, args.chunk) for w in args.workers]
-    lines = ["| replicates | workers | wall (s) | runs/s | peak memory, whole tree, PSS (MiB) | store (MiB) |",
-             "|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| replicates | workers | wall (s) | runs/s "
+        "| peak memory, whole tree, PSS (MiB) | store (MiB) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r['replicates']} | {r['workers']} | {r['wall_s']:.1f} | "
-                     f"{r['runs_per_s']:.1f} | {r['peak_pss_mib']:.0f} | {r['store_mib']:.0f} |")
+        lines.append(
+            f"| {r['replicates']} | {r['workers']} | {r['wall_s']:.1f} | "
+            f"{r['runs_per_s']:.1f} | {r['peak_pss_mib']:.0f} | {r['store_mib']:.0f} |"
+        )
     if len(rows) == 2:
-        lines.append(f"\nspeed-up {rows[1]['workers']} vs {rows[0]['workers']} workers: "
-                     f"{rows[0]['wall_s'] / rows[1]['wall_s']:.2f}x")
+        lines.append(
+            f"\nspeed-up {rows[1]['workers']} vs {rows[0]['workers']} workers: "
+            f"{rows[0]['wall_s'] / rows[1]['wall_s']:.2f}x"
+        )
     text = "\n".join(lines)
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"batch-{args.replicates}.md").write_text(
-        f"<!-- {' '.join(sys.argv)} on {os.cpu_count()} cores -->\n{text}\n")
+        f"<!-- {' '.join(sys.argv)} on {os.cpu_count()} cores -->\n{text}\n"
+    )
 
 
 if __name__ == "__main__":

@@ -39,9 +39,7 @@ class FixedActor(mesa.Agent):
 class Faction(mesa.Agent):
     """A faction: scores toward each power, updated from its neighbours' scores."""
 
-    def __init__(
-        self, model: mesa.Model, lam: float, x0: Sequence[float], n_powers: int
-    ) -> None:
+    def __init__(self, model: mesa.Model, lam: float, x0: Sequence[float], n_powers: int) -> None:
         super().__init__(model)
         self.lam = float(lam)
         self.x0 = [float(v) for v in x0]
@@ -115,6 +113,10 @@ def from_system(W, fixed, lam, x0, *, rng: int = 0) -> NaiveFJModel:
     """A `NaiveFJModel` for the system (W, fixed, lam, x0), e.g. `InfluenceSystem`'s fields."""
     cols, ws = as_lists(W)
     return NaiveFJModel(
-        cols, ws, np.asarray(lam).tolist(), np.asarray(x0).tolist(),
-        np.asarray(fixed).tolist(), rng=rng,
+        cols,
+        ws,
+        np.asarray(lam).tolist(),
+        np.asarray(x0).tolist(),
+        np.asarray(fixed).tolist(),
+        rng=rng,
     )

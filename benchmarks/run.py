@@ -93,8 +93,11 @@ def ratio_row(rid, what, size, num: Row, den: Row, command, *, invert=False) -> 
     """num/den of two rows: the value is the ratio of medians; the range combines the extremes."""
     n, d = (den, num) if invert else (num, den)
     r = Row(rid, what, size, "ratio (x)", [n.median / d.median], command)
-    r.extra = {"low": min(n.values) / max(d.values), "high": max(n.values) / min(d.values),
-               "of": [num.id, den.id]}
+    r.extra = {
+        "low": min(n.values) / max(d.values),
+        "high": max(n.values) / min(d.values),
+        "of": [num.id, den.id],
+    }
     return r
 
 
@@ -164,12 +167,31 @@ def section_a(cfg: Config) -> list[Row]:
     loop = timed(run_model, cfg.reps(), setup=lambda: InfluenceModel(scen, rng=0))
     sim = timed(lambda: simulate(scen, replicates=1, rng=0), cfg.reps())
     return [
-        Row("a1", "InfluenceModel: `model.step()` loop to the horizon, DataCollector included "
-            "(construction not timed)", size, "steps/s", [T / t for t in loop], cmd),
-        Row("a2", "`simulate(scen, replicates=1, rng=0)` (every=1), whole call", size, "steps/s",
-            [T / t for t in sim], cmd),
-        Row("a3", "InfluenceModel construction (kernel, steady state, agents, first collect)",
-            size, "s", build, cmd),
+        Row(
+            "a1",
+            "InfluenceModel: `model.step()` loop to the horizon, DataCollector included "
+            "(construction not timed)",
+            size,
+            "steps/s",
+            [T / t for t in loop],
+            cmd,
+        ),
+        Row(
+            "a2",
+            "`simulate(scen, replicates=1, rng=0)` (every=1), whole call",
+            size,
+            "steps/s",
+            [T / t for t in sim],
+            cmd,
+        ),
+        Row(
+            "a3",
+            "InfluenceModel construction (kernel, steady state, agents, first collect)",
+            size,
+            "s",
+            build,
+            cmd,
+        ),
     ]
 
 
@@ -186,15 +208,33 @@ def section_b(cfg: Config) -> list[Row]:
     simulate(baseline(3), replicates=2, rng=0)  # warm-up
     rows = []
     for k, R in enumerate((1, 100, 1000), start=1):
-        ts = timed(lambda R=R: simulate(scen, replicates=R, rng=0, every=T),
-                   cfg.reps(3 if R >= 1000 else None))
-        rows.append(Row(f"b{k}", f"`simulate(scen, replicates={R}, rng=0, every={T})`, whole "
-                        "call, all 13 events", f"Kazakhstan, F={F}, R={R}, {T} steps",
-                        "replicate-steps/s", [R * T / t for t in ts], cmd, {"R": R, "T": T}))
+        ts = timed(
+            lambda R=R: simulate(scen, replicates=R, rng=0, every=T),
+            cfg.reps(3 if R >= 1000 else None),
+        )
+        rows.append(
+            Row(
+                f"b{k}",
+                f"`simulate(scen, replicates={R}, rng=0, every={T})`, whole call, all 13 events",
+                f"Kazakhstan, F={F}, R={R}, {T} steps",
+                "replicate-steps/s",
+                [R * T / t for t in ts],
+                cmd,
+                {"R": R, "T": T},
+            )
+        )
     ts = timed(lambda: simulate(scen, replicates=1000, rng=0, every=1), cfg.reps(3))
-    rows.append(Row("b4", "`simulate(scen, replicates=1000, rng=0, every=1)`: recording every "
-                    "step", f"Kazakhstan, F={F}, R=1000, {T} steps", "replicate-steps/s",
-                    [1000 * T / t for t in ts], cmd, {"R": 1000, "T": T}))
+    rows.append(
+        Row(
+            "b4",
+            "`simulate(scen, replicates=1000, rng=0, every=1)`: recording every step",
+            f"Kazakhstan, F={F}, R=1000, {T} steps",
+            "replicate-steps/s",
+            [1000 * T / t for t in ts],
+            cmd,
+            {"R": 1000, "T": T},
+        )
+    )
     T2 = 60 if cfg.quick else 365
     scen2 = baseline(T2)
     walls, cpus = [], []
@@ -205,10 +245,19 @@ def section_b(cfg: Config) -> list[Row]:
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
     cpu_ratio = statistics.median(c / w for c, w in zip(cpus, walls, strict=True))
-    rows.append(Row("b5", f"1,000 replicates x {T2} daily steps, one process, one thread "
-                    f"(`simulate(..., replicates=1000, every={T2})`; CPU/wall "
-                    f"{cpu_ratio:.2f})", f"Kazakhstan cut to {T2} steps, R=1000", "s", walls, cmd,
-                    {"cpu_s": cpus}))
+    rows.append(
+        Row(
+            "b5",
+            f"1,000 replicates x {T2} daily steps, one process, one thread "
+            f"(`simulate(..., replicates=1000, every={T2})`; CPU/wall "
+            f"{cpu_ratio:.2f})",
+            f"Kazakhstan cut to {T2} steps, R=1000",
+            "s",
+            walls,
+            cmd,
+            {"cpu_s": cpus},
+        )
+    )
     return rows
 
 
@@ -277,13 +326,18 @@ def synthetic_worker(spec: dict) -> dict:
 
 
 def synthetic_runs(cfg: Config) -> list[dict]:
-    sizes = ((1_000, 50), (10_000, 20)) if cfg.quick else (
-        (1_000, 200), (10_000, 100), (100_000, 50))
+    sizes = (
+        ((1_000, 50), (10_000, 20)) if cfg.quick else ((1_000, 200), (10_000, 100), (100_000, 50))
+    )
     runs = []
     for F, steps in sizes:
         spec = {"factions": F, "steps": steps, "repeats": cfg.reps()}
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--_synthetic",
-                               json.dumps(spec)], capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--_synthetic", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if proc.returncode:
             sys.stderr.write(proc.stderr)
             raise SystemExit(f"synthetic worker for F={F} failed")
@@ -306,15 +360,41 @@ def section_c(cfg: Config, runs: list[dict]) -> list[Row]:
         size = f"synthetic F={F:,} ({F // 10:,} states x 10, 10 ties, 2 powers), R=1"
         base = 4 * k
         rows += [
-            Row(f"c{base + 1}", f"`Ensemble.step()` x {steps} per repeat, single replicate",
-                size, "steps/s", [steps / t for t in r["full_s"]], cmd, {"F": F}),
-            Row(f"c{base + 2}", "construction: `synthetic(...)` world generation", size, "s",
-                [r["world_s"]], cmd),
-            Row(f"c{base + 3}", "construction: `Ensemble(world, ...)` incl. steady-state solve",
-                size, "s", [r["ensemble_s"]], cmd),
-            Row(f"c{base + 4}", "peak RSS of a fresh process (VmHWM, MiB): after imports "
+            Row(
+                f"c{base + 1}",
+                f"`Ensemble.step()` x {steps} per repeat, single replicate",
+                size,
+                "steps/s",
+                [steps / t for t in r["full_s"]],
+                cmd,
+                {"F": F},
+            ),
+            Row(
+                f"c{base + 2}",
+                "construction: `synthetic(...)` world generation",
+                size,
+                "s",
+                [r["world_s"]],
+                cmd,
+            ),
+            Row(
+                f"c{base + 3}",
+                "construction: `Ensemble(world, ...)` incl. steady-state solve",
+                size,
+                "s",
+                [r["ensemble_s"]],
+                cmd,
+            ),
+            Row(
+                f"c{base + 4}",
+                "peak RSS of a fresh process (VmHWM, MiB): after imports "
                 f"{r['rss_imports']:.0f}, after world {r['rss_world']:.0f}, after Ensemble "
-                f"{r['rss_ensemble']:.0f}, after steps", size, "MiB", [r["rss_peak"]], cmd),
+                f"{r['rss_ensemble']:.0f}, after steps",
+                size,
+                "MiB",
+                [r["rss_peak"]],
+                cmd,
+            ),
         ]
     return rows
 
@@ -347,32 +427,64 @@ def section_d(cfg: Config, runs: list[dict], b_rows: dict[str, Row]) -> list[Row
 
         run()
         ts = timed(run, cfg.reps())
-        bare_rows[R] = Row(f"d{k}", "bare sparse FJ update, `x = lam*(W_ff@x + W_fo@Y) + "
-                           "(1-lam)*x0`, replicates stacked as x (F, R*P); W from "
-                           "`model.influence_system()`", f"Kazakhstan, F={F}, R={R}, {T} steps",
-                           "replicate-steps/s", [R * T / t for t in ts], cmd, {"R": R})
+        bare_rows[R] = Row(
+            f"d{k}",
+            "bare sparse FJ update, `x = lam*(W_ff@x + W_fo@Y) + "
+            "(1-lam)*x0`, replicates stacked as x (F, R*P); W from "
+            "`model.influence_system()`",
+            f"Kazakhstan, F={F}, R={R}, {T} steps",
+            "replicate-steps/s",
+            [R * T / t for t in ts],
+            cmd,
+            {"R": R},
+        )
     rows += bare_rows.values()
     k = 3  # ids d4-d6: (b)/(d) ratios, present when b runs too; d7 on: synthetic sizes
     for R, brow in bare_rows.items():
-        full = next((r for r in b_rows.values() if r.extra.get("R") == R
-                     and r.id in ("b1", "b2", "b3")), None)
+        full = next(
+            (r for r in b_rows.values() if r.extra.get("R") == R and r.id in ("b1", "b2", "b3")),
+            None,
+        )
         if full is not None:
             k += 1
-            rows.append(ratio_row(f"d{k}", f"(b)/(d): `simulate` ({full.id}) over bare "
-                                  f"({brow.id}); target >= 0.2", f"Kazakhstan, R={R}", full,
-                                  brow, cfg.command("b,d")))
+            rows.append(
+                ratio_row(
+                    f"d{k}",
+                    f"(b)/(d): `simulate` ({full.id}) over bare ({brow.id}); target >= 0.2",
+                    f"Kazakhstan, R={R}",
+                    full,
+                    brow,
+                    cfg.command("b,d"),
+                )
+            )
     k = 6
     for i, r in enumerate(runs):
         F, steps = r["factions"], r["steps"]
         size = f"synthetic F={F:,}, R=1"
         k += 1
-        bare = Row(f"d{k}", f"bare sparse FJ update on the same W (built from the Ensemble "
-                   f"in {r['bare_build_s']:.2f} s; nnz {r['nnz_W']:,}), x {steps} per repeat",
-                   size, "steps/s", [steps / t for t in r["bare_s"]], cmd, {"F": F})
+        bare = Row(
+            f"d{k}",
+            f"bare sparse FJ update on the same W (built from the Ensemble "
+            f"in {r['bare_build_s']:.2f} s; nnz {r['nnz_W']:,}), x {steps} per repeat",
+            size,
+            "steps/s",
+            [steps / t for t in r["bare_s"]],
+            cmd,
+            {"F": F},
+        )
         full = Row("", "", size, "steps/s", [steps / t for t in r["full_s"]], cmd)
         k += 1
-        rows += [bare, ratio_row(f"d{k}", f"full model / bare: `Ensemble.step()` (c{4 * i + 1}) "
-                                 f"over {bare.id}, same process", size, full, bare, cmd)]
+        rows += [
+            bare,
+            ratio_row(
+                f"d{k}",
+                f"full model / bare: `Ensemble.step()` (c{4 * i + 1}) over {bare.id}, same process",
+                size,
+                full,
+                bare,
+                cmd,
+            ),
+        ]
     return rows
 
 
@@ -409,24 +521,48 @@ def section_e(cfg: Config) -> list[Row]:
             naive.step()
 
     ts = timed(run_naive, cfg.reps())
-    naive_row = Row("e1", f"naive per-agent Mesa FJ (benchmarks/naive_mesa.py), `agents.do('step')"
-                    f"` + `do('advance')`, x {steps} steps; matches bare to {diff:.1e}",
-                    size + ", R=1", "agent-updates/s", [F * steps / t for t in ts], cmd)
+    naive_row = Row(
+        "e1",
+        f"naive per-agent Mesa FJ (benchmarks/naive_mesa.py), `agents.do('step')"
+        f"` + `do('advance')`, x {steps} steps; matches bare to {diff:.1e}",
+        size + ", R=1",
+        "agent-updates/s",
+        [F * steps / t for t in ts],
+        cmd,
+    )
     rows = [naive_row]
     cases = ((1, 50), (100, 5)) if cfg.quick else ((1, 200), (100, 30), (1000, 10))
     simulate(as_scenario(world, steps=2), replicates=2, rng=0)  # warm-up
     k = 1
     for R, T in cases:
         scen = as_scenario(world, steps=T)
-        ts = timed(lambda R=R, scen=scen, T=T: simulate(scen, replicates=R, rng=0, every=T),
-                   cfg.reps(3 if R >= 1000 else None))
+        ts = timed(
+            lambda R=R, scen=scen, T=T: simulate(scen, replicates=R, rng=0, every=T),
+            cfg.reps(3 if R >= 1000 else None),
+        )
         k += 1
-        full = Row(f"e{k}", f"full model: `simulate(as_scenario(world, steps={T}), replicates="
-                   f"{R}, every={T})`, whole call; replicate-steps/s x F", size + f", R={R}",
-                   "agent-updates/s", [R * T * F / t for t in ts], cmd, {"R": R})
+        full = Row(
+            f"e{k}",
+            f"full model: `simulate(as_scenario(world, steps={T}), replicates="
+            f"{R}, every={T})`, whole call; replicate-steps/s x F",
+            size + f", R={R}",
+            "agent-updates/s",
+            [R * T * F / t for t in ts],
+            cmd,
+            {"R": R},
+        )
         k += 1
-        rows += [full, ratio_row(f"e{k}", f"full model ({full.id}) / naive Mesa (e1); "
-                                 "target >= 500", size + f", R={R}", full, naive_row, cmd)]
+        rows += [
+            full,
+            ratio_row(
+                f"e{k}",
+                f"full model ({full.id}) / naive Mesa (e1); target >= 500",
+                size + f", R={R}",
+                full,
+                naive_row,
+                cmd,
+            ),
+        ]
     # for context: the bare update (section d) on the same W, as agent-updates/s
     for R in (1, 100) if cfg.quick else (1, 100, 1000):
         stacked = BareFJ(W, fixed, lam, x0, R=R)
@@ -439,12 +575,27 @@ def section_e(cfg: Config) -> list[Row]:
         run_bare()
         ts = timed(run_bare, cfg.reps())
         k += 1
-        brow = Row(f"e{k}", f"bare sparse FJ update (section d) on the same W, x {T} steps, "
-                   "replicates stacked", size + f", R={R}", "agent-updates/s",
-                   [R * T * F / t for t in ts], cmd, {"R": R})
+        brow = Row(
+            f"e{k}",
+            f"bare sparse FJ update (section d) on the same W, x {T} steps, replicates stacked",
+            size + f", R={R}",
+            "agent-updates/s",
+            [R * T * F / t for t in ts],
+            cmd,
+            {"R": R},
+        )
         k += 1
-        rows += [brow, ratio_row(f"e{k}", f"bare ({brow.id}) / naive Mesa (e1): the ceiling "
-                                 "of that ratio", size + f", R={R}", brow, naive_row, cmd)]
+        rows += [
+            brow,
+            ratio_row(
+                f"e{k}",
+                f"bare ({brow.id}) / naive Mesa (e1): the ceiling of that ratio",
+                size + f", R={R}",
+                brow,
+                naive_row,
+                cmd,
+            ),
+        ]
     return rows
 
 
@@ -462,15 +613,41 @@ def section_f(cfg: Config) -> list[Row]:
         r = res[w]
         size = f"Kazakhstan experiment, {n:,} replicates x 9 scenarios, {w} worker(s)"
         rows += [
-            Row(f"f{3 * k + 1}", "`influence-sim batch` wall time (benchmarks/batch.py `run`)",
-                size, "s", [r["wall_s"]], cmd),
-            Row(f"f{3 * k + 2}", "runs (scenario-replicates) per second", size, "runs/s",
-                [r["runs_per_s"]], cmd),
-            Row(f"f{3 * k + 3}", "peak memory of the whole process tree (PSS, sampled 10/s)",
-                size, "MiB", [r["peak_pss_mib"]], cmd),
+            Row(
+                f"f{3 * k + 1}",
+                "`influence-sim batch` wall time (benchmarks/batch.py `run`)",
+                size,
+                "s",
+                [r["wall_s"]],
+                cmd,
+            ),
+            Row(
+                f"f{3 * k + 2}",
+                "runs (scenario-replicates) per second",
+                size,
+                "runs/s",
+                [r["runs_per_s"]],
+                cmd,
+            ),
+            Row(
+                f"f{3 * k + 3}",
+                "peak memory of the whole process tree (PSS, sampled 10/s)",
+                size,
+                "MiB",
+                [r["peak_pss_mib"]],
+                cmd,
+            ),
         ]
-    rows.append(Row("f7", "speed-up, 2 workers vs 1 (wall time ratio); target >= 1.7", f"{n:,} "
-                    "replicates", "ratio (x)", [res[1]["wall_s"] / res[2]["wall_s"]], cmd))
+    rows.append(
+        Row(
+            "f7",
+            "speed-up, 2 workers vs 1 (wall time ratio); target >= 1.7",
+            f"{n:,} replicates",
+            "ratio (x)",
+            [res[1]["wall_s"] / res[2]["wall_s"]],
+            cmd,
+        )
+    )
     return rows
 
 
@@ -482,41 +659,74 @@ def targets(rows: dict[str, Row], quick: bool) -> list[tuple[str, str, str]]:
     out = []
 
     def verdict(ok: bool) -> str:
-        return "n/a: --quick sizes differ from the target's" if quick else "met" if ok else \
-            "NOT met"
+        return (
+            "n/a: --quick sizes differ from the target's" if quick else "met" if ok else "NOT met"
+        )
 
     ratios = [r for r in rows.values() if r.what.startswith("(b)/(d)")]
     if ratios:
         vals = ", ".join(f"R={r.size.split('R=')[1]}: {r.median:.2f}" for r in ratios)
-        out.append(("(b) >= 1/5 of (d) at the same size and R", vals,
-                    verdict(all(r.median >= 0.2 for r in ratios))))
-    e_ratios = [r for r in rows.values() if r.id.startswith("e") and r.what.startswith("full")
-                and r.metric.startswith("ratio")]
+        out.append(
+            (
+                "(b) >= 1/5 of (d) at the same size and R",
+                vals,
+                verdict(all(r.median >= 0.2 for r in ratios)),
+            )
+        )
+    e_ratios = [
+        r
+        for r in rows.values()
+        if r.id.startswith("e") and r.what.startswith("full") and r.metric.startswith("ratio")
+    ]
     if e_ratios:
         vals = ", ".join(f"R={r.size.split('R=')[1]}: {r.median:,.0f}x" for r in e_ratios)
         best = max(r.median for r in e_ratios)
         r1 = e_ratios[0].median
-        v = ("met at R=1" if r1 >= 500 else "met with ensembles only" if best >= 500
-             else "NOT met")
-        out.append((">= 500x naive per replicate-step at 1,000 factions", vals,
-                    verdict(True) if quick else v))
+        v = "met at R=1" if r1 >= 500 else "met with ensembles only" if best >= 500 else "NOT met"
+        out.append(
+            (
+                ">= 500x naive per replicate-step at 1,000 factions",
+                vals,
+                verdict(True) if quick else v,
+            )
+        )
     big = [r for r in rows.values() if r.id.startswith("c") and r.metric == "steps/s"]
     if big:
         r = max(big, key=lambda r: r.extra["F"])
-        out.append(("100,000-faction synthetic world >= 50 steps/s, one replicate",
-                    f"{r.median:.1f} steps/s at F={r.extra['F']:,}",
-                    verdict(r.median >= 50) if r.extra["F"] == 100_000 else "not measured "
-                    "(100k not in this run)"))
+        out.append(
+            (
+                "100,000-faction synthetic world >= 50 steps/s, one replicate",
+                f"{r.median:.1f} steps/s at F={r.extra['F']:,}",
+                verdict(r.median >= 50)
+                if r.extra["F"] == 100_000
+                else "not measured (100k not in this run)",
+            )
+        )
     if "b5" in rows:
         r = rows["b5"]
-        out.append(("1,000 replicates x 365 daily steps of the baseline < 2 s on one core",
-                    f"{r.median:.2f} s", verdict(r.median < 2)))
+        out.append(
+            (
+                "1,000 replicates x 365 daily steps of the baseline < 2 s on one core",
+                f"{r.median:.2f} s",
+                verdict(r.median < 2),
+            )
+        )
     if "f7" in rows:
-        out.append(("2 workers >= 1.7x the throughput of 1 worker", f"{rows['f7'].median:.2f}x",
-                    verdict(rows["f7"].median >= 1.7)))
+        out.append(
+            (
+                "2 workers >= 1.7x the throughput of 1 worker",
+                f"{rows['f7'].median:.2f}x",
+                verdict(rows["f7"].median >= 1.7),
+            )
+        )
         peak = max(rows["f3"].median, rows["f6"].median)
-        out.append(("peak memory < 1 GiB for the 10,000-replicate batch", f"{peak:.0f} MiB",
-                    verdict(peak < 1024)))
+        out.append(
+            (
+                "peak memory < 1 GiB for the 10,000-replicate batch",
+                f"{peak:.0f} MiB",
+                verdict(peak < 1024),
+            )
+        )
     return out
 
 
@@ -526,10 +736,20 @@ def targets(rows: dict[str, Row], quick: bool) -> list[tuple[str, str, str]]:
 def git_state() -> str:
     """Short commit of the work tree, with "+dirty" if influence_sim/ differs from it."""
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "influence_sim"],
-                               cwd=ROOT, text=True, capture_output=True, check=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "influence_sim"],
+            cwd=ROOT,
+            text=True,
+            capture_output=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")
@@ -540,11 +760,15 @@ def machine() -> dict:
     import numpy
     import scipy
 
-    return {"python": platform.python_version(), "numpy": numpy.__version__,
-            "scipy": scipy.__version__, "mesa": mesa.__version__, "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "threads": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS",
-                                                       "OPENBLAS_NUM_THREADS")}}
+    return {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "mesa": mesa.__version__,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "threads": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
+    }
 
 
 def render(rows: list[Row], tg, meta: dict) -> str:
@@ -566,8 +790,10 @@ def render(rows: list[Row], tg, meta: dict) -> str:
         "|---|---|---|---|---:|---|---:|---|",
     ]
     for r in rows:
-        lines.append(f"| {r.id} | {r.what} | {r.size} | {r.metric} | {fmt(r.median)} | "
-                     f"{rng_text(r)} | {len(r.values)} | `{r.command}` |")
+        lines.append(
+            f"| {r.id} | {r.what} | {r.size} | {r.metric} | {fmt(r.median)} | "
+            f"{rng_text(r)} | {len(r.values)} | `{r.command}` |"
+        )
     if tg:
         lines += ["", "| target | measured | verdict |", "|---|---|---|"]
         lines += [f"| {a} | {b} | {c} |" for a, b, c in tg]
@@ -579,8 +805,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--quick", action="store_true", help="small sizes, 2 repeats (< 1 minute)")
     ap.add_argument("--only", help=f"comma-separated sections out of {','.join(SECTIONS)}")
     ap.add_argument("--all", action="store_true", help="all sections, including f (slow)")
-    ap.add_argument("--repeats", type=int, help="repeats per measurement (default 5; fewer for "
-                    "slow cases; 2 with --quick)")
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        help="repeats per measurement (default 5; fewer for slow cases; 2 with --quick)",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--_synthetic", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -631,19 +860,34 @@ def main(argv: list[str] | None = None) -> None:
         rows += section_f(cfg)
     by_id = {r.id: r for r in rows}
     tg = targets(by_id, cfg.quick)
-    argv_text = " ".join(["python benchmarks/run.py", *sys.argv[1:]]) if argv is None else \
-        " ".join(["python benchmarks/run.py", *argv])
-    meta = {"date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "command": argv_text, "commit": git_state(), "sections": chosen,
-            "quick": cfg.quick,
-            "wall_s": time.perf_counter() - started, "machine": machine(),
-            "loadavg_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)]}
+    argv_text = (
+        " ".join(["python benchmarks/run.py", *sys.argv[1:]])
+        if argv is None
+        else " ".join(["python benchmarks/run.py", *argv])
+    )
+    meta = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": argv_text,
+        "commit": git_state(),
+        "sections": chosen,
+        "quick": cfg.quick,
+        "wall_s": time.perf_counter() - started,
+        "machine": machine(),
+        "loadavg_1min": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+    }
     text = render(rows, tg, meta)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "benchmarks.md").write_text(text)
-    (args.out / "benchmarks.json").write_text(json.dumps(
-        {**meta, "rows": [r.as_json() for r in rows],
-         "targets": [{"target": a, "measured": b, "verdict": c} for a, b, c in tg]}, indent=1))
+    (args.out / "benchmarks.json").write_text(
+        json.dumps(
+            {
+                **meta,
+                "rows": [r.as_json() for r in rows],
+                "targets": [{"target": a, "measured": b, "verdict": c} for a, b, c in tg],
+            },
+            indent=1,
+        )
+    )
     print(text)
     log(f"wrote {args.out / 'benchmarks.md'} and benchmarks.json")
 

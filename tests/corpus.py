@@ -14,8 +14,11 @@ def load_cases(table: Path) -> list[dict[str, Any]]:
 
 def corpus_files(folder: Path, table: Path) -> set[str]:
     """Names of the corpus's case files (helpers start with ``_``)."""
-    return {p.name for p in folder.iterdir()
-            if p.is_file() and not p.name.startswith("_") and p.name != table.name}
+    return {
+        p.name
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith("_") and p.name != table.name
+    }
 
 
 def check_message(message: str, case: dict[str, Any]) -> None:
@@ -25,8 +28,9 @@ def check_message(message: str, case: dict[str, Any]) -> None:
     assert not problems, f"{case['file']}: message {message!r}\n  " + "\n  ".join(problems)
 
 
-def assert_corpus_matches(folder: Path, table: Path, cases: list[dict[str, Any]],
-                          minimum: int) -> None:
+def assert_corpus_matches(
+    folder: Path, table: Path, cases: list[dict[str, Any]], minimum: int
+) -> None:
     """Every case file has exactly one case, every case a file, and the corpus is big enough."""
     files = corpus_files(folder, table)
     listed = [c["file"] for c in cases]

@@ -44,8 +44,13 @@ def test_report_command_writes_a_self_contained_page(store, capsys):
     assert "removed" in html and "csto_deploy" in html
     assert "<a href='https://pledgetimes.com" in html or '<a href="https://pledgetimes.com' in html
     assert "share(KZ.tokayev) &gt; 0.35" in html
-    for section in ("Effects against the baseline", "Time to threshold", "Attribution to events",
-                    "Parameters", "manifest.json"):
+    for section in (
+        "Effects against the baseline",
+        "Time to threshold",
+        "Attribution to events",
+        "Parameters",
+        "manifest.json",
+    ):
         assert section in html
     assert "(all events)" in html and "(sum of contributions)" in html
     assert [p.name for p in store.iterdir() if p.name.startswith(".")] == []
