@@ -269,8 +269,8 @@ def synthetic_worker(spec: dict) -> dict:
     import numpy as np
 
     import influence_sim  # noqa: F401  (imports mesa, scipy, ...: the baseline memory)
-    from influence_sim.kernel import Ensemble, default_params
-    from influence_sim.worlds import synthetic
+    from influence_sim.core.kernel import Ensemble, default_params
+    from influence_sim.core.synthetic import synthetic
 
     def rss_mib() -> float:
         """Peak resident set size so far (MiB): VmHWM, the high-water mark of this process's
@@ -497,8 +497,8 @@ def section_e(cfg: Config) -> list[Row]:
     from bare import BareFJ, influence_matrix
 
     from influence_sim import simulate
-    from influence_sim.kernel import Ensemble, default_params
-    from influence_sim.worlds import as_scenario, synthetic
+    from influence_sim.core.kernel import Ensemble, default_params
+    from influence_sim.core.synthetic import as_scenario, synthetic
 
     cmd = cfg.command("e")
     F = 1000

@@ -1,36 +1,64 @@
 """influence-sim: agent-based simulation of great-power competition for influence.
 
 The public API mirrors the command line: load a world or a scenario, run it as a Mesa model or
-as a vectorised ensemble, and read results back. Importing the package has no side effects: it
-does not import matplotlib or Mesa (`InfluenceModel` imports Mesa when first used), configure
-logging or touch multiprocessing settings.
+as a vectorised ensemble, and read results back. Importing the package is cheap and has no side
+effects: each name is imported from its layer when first used (PEP 562), so ``import
+influence_sim`` loads neither pandas, pyarrow, scipy, matplotlib, Mesa nor Dask, and it does
+not configure logging or touch multiprocessing settings. The layers are described in
+``docs/architecture.md``.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-from .compare import compare, explain
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ._io import package_version
 from .errors import ScenarioError, WorldError
-from .experiment import load_experiment, run_experiment
-from .results import Result, load_run
-from .scenario import Scenario, load_scenario
-from .simulate import simulate
-from .store import load_results
-from .world import World, load_world
+
+if TYPE_CHECKING:
+    from .abm.model import InfluenceModel
+    from .analysis.compare import compare
+    from .analysis.explain import explain
+    from .core.scenario import Scenario, load_scenario
+    from .core.world import World, load_world
+    from .experiment.batch import run_experiment
+    from .experiment.design import load_experiment
+    from .experiment.run import Result, load_run, simulate
+    from .experiment.store import load_results
+
+__version__ = package_version()
+
+#: Where each public name lives (module, attribute), imported on first use.
+_LAZY = {
+    "InfluenceModel": ".abm.model",
+    "Result": ".experiment.run",
+    "Scenario": ".core.scenario",
+    "World": ".core.world",
+    "compare": ".analysis.compare",
+    "explain": ".analysis.explain",
+    "load_experiment": ".experiment.design",
+    "load_results": ".experiment.store",
+    "load_run": ".experiment.run",
+    "load_scenario": ".core.scenario",
+    "load_world": ".core.world",
+    "run_experiment": ".experiment.batch",
+    "simulate": ".experiment.run",
+}
 
 
-def __getattr__(name: str):
-    """Import `InfluenceModel` (and with it Mesa) only when it is asked for."""
-    if name == "InfluenceModel":
-        from .model import InfluenceModel
-
-        return InfluenceModel
+def __getattr__(name: str) -> Any:
+    """Import a public name from its layer when it is first asked for."""
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'influence_sim' has no attribute {name!r}")
 
 
-try:
-    __version__ = version("influence-sim")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "InfluenceModel",

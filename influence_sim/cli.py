@@ -64,13 +64,13 @@ def _threshold(text: str) -> tuple[str, float]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (also used to document the CLI)."""
-    from . import __version__
+    from ._io import package_version
 
     parser = argparse.ArgumentParser(
         prog="influence-sim",
         description="Agent-based simulation of great-power competition for influence.",
     )
-    parser.add_argument("--version", action="version", version=f"influence-sim {__version__}")
+    parser.add_argument("--version", action="version", version=f"influence-sim {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check scenario, world and experiment files")
@@ -270,8 +270,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _validate(paths: list[str]) -> int:
     import tomllib
 
-    from .scenario import load_scenario
-    from .world import WORLD_SECTIONS, load_world
+    from .core.scenario import load_scenario
+    from .core.world import WORLD_SECTIONS, load_world
 
     for raw in paths:
         path = Path(raw)
@@ -284,7 +284,7 @@ def _validate(paths: list[str]) -> int:
         # a file with [scenario] is a scenario; otherwise any world section makes it a world
         is_world = "scenario" not in top and bool(set(top) & WORLD_SECTIONS)
         if "experiment" in top:
-            from .experiment import load_experiment
+            from .experiment.design import load_experiment
 
             e = load_experiment(path)
             print(
@@ -308,8 +308,8 @@ def _validate(paths: list[str]) -> int:
 
 
 def _simulate(path: str, args: argparse.Namespace, desc: str | None = None):
-    from .scenario import load_scenario
-    from .simulate import simulate
+    from .core.scenario import load_scenario
+    from .experiment.run import simulate
 
     scen = load_scenario(path)
     return simulate(
@@ -348,7 +348,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from .experiment import load_experiment, run_experiment
+    from .experiment.batch import run_experiment
+    from .experiment.design import load_experiment
 
     exp = load_experiment(args.experiment)
     if args.scheduler and args.executor != "dask":
@@ -371,8 +372,8 @@ def _batch(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .compare import OUTCOMES, compare, write_csv
-    from .store import load_results
+    from .analysis.compare import OUTCOMES, compare, write_csv
+    from .experiment.store import load_results
 
     rs = load_results(args.results)
     cmp = compare(
@@ -404,7 +405,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from .compare import explain, write_csv
+    from .analysis.compare import write_csv
+    from .analysis.explain import explain
 
     table, partial = explain(
         args.results,
@@ -444,9 +446,9 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from .compare import compare
+    from .analysis.compare import compare
+    from .experiment.store import load_results
     from .plots import figure_set
-    from .store import load_results
 
     rs = load_results(args.results)
     figures = figure_set(rs, comparison=compare(rs))
@@ -459,10 +461,11 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .compare import compare, explain, write_csv
+    from .analysis.compare import compare, write_csv
+    from .analysis.explain import explain
+    from .experiment.store import load_results
     from .plots import figure_set
     from .report import build_report
-    from .store import load_results
 
     rs = load_results(args.results)
     cmp = compare(rs)
@@ -498,7 +501,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _save_figures(figures: dict, folder: Path, *, svg: bool) -> list[Path]:
-    from .results import atomic_file
+    from ._io import atomic_file
 
     written = []
     for name, fig in figures.items():

@@ -1,17 +1,54 @@
-"""One exception family for bad input, caught once by the CLI (exit status 2).
+"""The errors the tool reports to a user, and the one way to build them.
 
-Every message names the file, the item (an event id, an actor id or a section) and the
-field, says what was wrong and what was expected, and suggests a near-miss name where one
-fits.
+Two families, both caught once by the CLI (exit status 2, one line, no traceback):
+
+- `InputError` (and its kinds `ScenarioError`, `WorldError`, `ExperimentError`,
+  `ArgumentError`): bad input. Every message names the file, the item (an event id, an actor
+  id or a section) and the field, says what was wrong and what was expected, and suggests a
+  near-miss name where one fits. `Where` builds them: one locator per item, one ``fail`` call
+  per problem.
+- `StoreError`: a problem with an output folder or a results store (refused, unwritable,
+  corrupt, locked). It names the path and what is wrong.
+
+Text from the input that reaches a message is made safe: control characters are escaped (a
+crafted file cannot rewrite the terminal) and a message is cut to `MAX_MESSAGE` characters.
+Library code never names a command-line flag: `ArgumentError` names the function's argument,
+and the CLI translates it to its flag.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["ScenarioError", "WorldError", "suggest"]
+__all__ = [
+    "ArgumentError",
+    "ExperimentError",
+    "InputError",
+    "ScenarioError",
+    "StoreError",
+    "Where",
+    "WorldError",
+    "safe_text",
+    "suggest",
+]
+
+#: Longest message (characters) before the middle is cut out.
+MAX_MESSAGE = 400
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def safe_text(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` with control characters escaped and cut to ``limit`` characters."""
+    text = _CONTROL.sub(
+        lambda m: ascii(m.group())[1:-1], text.replace("\n", " ").replace("\t", " ")
+    )
+    if len(text) > limit:
+        keep = limit // 2 - 10
+        text = f"{text[:keep]} … ({len(text) - 2 * keep:,} characters cut) … {text[-keep:]}"
+    return text
 
 
 def suggest(name: object, candidates: Iterable[str]) -> str | None:
@@ -19,7 +56,7 @@ def suggest(name: object, candidates: Iterable[str]) -> str | None:
 
     Matching ignores case, so ``kz.Tokayev`` suggests ``KZ.tokayev``.
     """
-    if not isinstance(name, str):
+    if not isinstance(name, str) or len(name) > 200:
         return None
     cands = list(candidates)
     lowered = {c.lower(): c for c in cands}
@@ -29,8 +66,8 @@ def suggest(name: object, candidates: Iterable[str]) -> str | None:
     return lowered[hits[0]] if hits else None
 
 
-class ScenarioError(ValueError):
-    """Bad input in a scenario, world or experiment file.
+class InputError(ValueError):
+    """Bad input: a file, an item in it, a field of the item, and what is wrong.
 
     Parameters
     ----------
@@ -69,9 +106,9 @@ class ScenarioError(ValueError):
         text = ": ".join([*where, self.message]) if where else self.message
         if self.suggestion:
             text += f" (did you mean '{self.suggestion}'?)"
-        return text
+        return safe_text(text)
 
-    def located(self, *, file: str | Path | None = None, item: str | None = None) -> ScenarioError:
+    def located(self, *, file: str | Path | None = None, item: str | None = None) -> InputError:
         """Return a copy that fills in the file and item where they are still unknown."""
         return type(self)(
             self.message,
@@ -82,5 +119,64 @@ class ScenarioError(ValueError):
         )
 
 
+class ScenarioError(InputError):
+    """Bad input in a scenario file (and the parent of the other file kinds' errors)."""
+
+
 class WorldError(ScenarioError):
     """Bad input in a world file."""
+
+
+class ExperimentError(ScenarioError):
+    """Bad input in an experiment file."""
+
+
+class ArgumentError(InputError):
+    """A bad argument to a library function; ``item`` is the argument's name.
+
+    The CLI shows the flag that sets the argument instead (``baseline`` -> ``--baseline``).
+    """
+
+    def __init__(self, message: str, *, argument: str, suggestion: str | None = None) -> None:
+        super().__init__(message, item=argument, suggestion=suggestion)
+        self.argument = argument
+
+    def located(self, *, file: str | Path | None = None, item: str | None = None) -> InputError:
+        """Arguments have no file; the copy keeps the argument."""
+        return type(self)(self.message, argument=self.argument, suggestion=self.suggestion)
+
+
+class StoreError(Exception):
+    """A problem with an output folder or a results store: refused, unwritable or corrupt."""
+
+    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
+        self.message, self.path = message, str(path) if path is not None else None
+        super().__init__(safe_text(f"{self.path}: {message}" if self.path else message))
+
+
+class Where:
+    """Where bad input sits: builds the input errors of one item of one file.
+
+    >>> err = Where(ScenarioError, "s.toml", "event 'x'").fail("expected a date", "date")
+    >>> str(err)
+    "s.toml: event 'x': field 'date': expected a date"
+    """
+
+    __slots__ = ("error", "file", "item")
+
+    def __init__(
+        self, error: type[InputError], file: str | Path | None, item: str | None = None
+    ) -> None:
+        self.error, self.file, self.item = error, file, item
+
+    def fail(
+        self, message: str, field: str | None = None, suggestion: str | None = None
+    ) -> InputError:
+        """The error for ``field`` of this item (raise it)."""
+        return self.error(
+            message, file=self.file, item=self.item, field=field, suggestion=suggestion
+        )
+
+    def at(self, item: str) -> Where:
+        """The same file, another item."""
+        return Where(self.error, self.file, item)

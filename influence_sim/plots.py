@@ -187,7 +187,7 @@ def _world_of(source, scenario: str | None = None):
     if scenario is None:
         return _world(source.manifest)
     entry = next(s for s in source.manifest["scenarios"] if s["name"] == scenario)
-    from .world import load_world
+    from .core.world import load_world
 
     return load_world(entry["world_path"])
 
@@ -2117,6 +2117,6 @@ def _event_states(manifest, world) -> list[str]:
 
 def _world(manifest):
     """The experiment's world, from the path recorded in its manifest."""
-    from .world import load_world
+    from .core.world import load_world
 
     return load_world(manifest["scenarios"][0]["world_path"])

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .compare import Comparison
+from ._io import atomic_file
+from .analysis.compare import Comparison
 from .params import parameters
-from .results import atomic_file
 
 __all__ = ["build_report"]
 
@@ -203,7 +203,7 @@ def build_report(
     top : int
         Rows of the effects table.
     """
-    from .compare import compare
+    from .analysis.compare import compare
 
     m = results.manifest
     cmp = comparison if comparison is not None else compare(results)

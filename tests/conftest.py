@@ -52,4 +52,6 @@ def short(path: Path, steps: int, **head):
     if "extends" in data["scenario"]:
         data["scenario"]["extends"] = str((path.parent / data["scenario"]["extends"]).resolve())
     data["scenario"]["world"] = data["scenario"].get("world", "central_asia_2021")
-    return isim.scenario.scenario_from_dict(data, path=path)
+    from influence_sim.core.scenario import scenario_from_dict
+
+    return scenario_from_dict(data, path=path)

@@ -7,9 +7,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from influence_sim.events import EVENT_KINDS, QUANTITIES, Number, Ref, RefList, Scores, Text
+from influence_sim.core.events import EVENT_KINDS, QUANTITIES, Number, Ref, RefList, Scores, Text
+from influence_sim.core.world import World
 from influence_sim.params import parameters
-from influence_sim.world import World
 
 START = date(2022, 1, 1)
 

@@ -8,9 +8,9 @@ import tomllib
 import pytest
 
 import influence_sim as isim
-from influence_sim.events import EVENT_KINDS, Number, Ref, RefList, Scores
+from influence_sim.core.events import EVENT_KINDS, Number, Ref, RefList, Scores
+from influence_sim.core.scenario import scenario_from_dict
 from influence_sim.params import parameters
-from influence_sim.scenario import scenario_from_dict
 
 from .conftest import ROOT
 
@@ -116,7 +116,7 @@ def test_readme_quick_start_is_what_ci_runs():
 
 
 def test_experiment_example_in_the_docs_loads(tmp_path):
-    from influence_sim.experiment import load_experiment
+    from influence_sim import load_experiment
 
     text = (ROOT / "docs" / "experiments.md").read_text()
     blocks = [b for b in _examples(text) if "[experiment]" in b]
@@ -129,7 +129,12 @@ def test_experiment_example_in_the_docs_loads(tmp_path):
 
 
 def test_experiment_doc_lists_every_field():
-    from influence_sim.experiment import COMPARE_KEYS, DESIGN_KEYS, EXPERIMENT_KEYS, OUTPUT_KEYS
+    from influence_sim.experiment.design import (
+        COMPARE_KEYS,
+        DESIGN_KEYS,
+        EXPERIMENT_KEYS,
+        OUTPUT_KEYS,
+    )
 
     text = (ROOT / "docs" / "experiments.md").read_text()
     for key in EXPERIMENT_KEYS | DESIGN_KEYS | OUTPUT_KEYS | COMPARE_KEYS:

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 import influence_sim as isim
+from influence_sim import load_experiment, run_experiment
 from influence_sim.cli import main
-from influence_sim.experiment import load_experiment, run_experiment
 
 from .conftest import SCENARIOS
 

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import influence_sim as isim
-from influence_sim.kernel import Ensemble, default_params, per_step
-from influence_sim.scenario import scenario_from_dict
+from influence_sim.core.kernel import Ensemble, default_params, per_step
+from influence_sim.core.scenario import scenario_from_dict
 
 from .strategies import event_tables, scenario_dict
 
@@ -61,7 +61,8 @@ def test_scenario_without_events_is_flat(world):
 def test_steady_state_solver_matches_dense_closed_form_after_events(baseline):
     """The sparse solver (used for initialisation) agrees with the dense closed form in a
     perturbed state: shares, patronage and reputations moved by the baseline's events."""
-    from influence_sim.simulate import root_seed, run_ensemble
+    from influence_sim.core.runner import run_ensemble
+    from influence_sim.seeds import root_seed
 
     _, _, _, ens = run_ensemble(baseline, np.arange(2), root_seed(4))
     for r in range(2):

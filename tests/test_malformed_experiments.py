@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 import influence_sim as isim
+from influence_sim import load_experiment
 from influence_sim.cli import main
-from influence_sim.experiment import load_experiment
 
 from .corpus import assert_corpus_matches, check_message, load_cases
 

@@ -12,8 +12,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from influence_sim.kernel import Ensemble, default_params
-from influence_sim.worlds import synthetic
+from influence_sim.core.kernel import Ensemble, default_params
+from influence_sim.core.synthetic import synthetic
 
 from .conftest import ROOT
 

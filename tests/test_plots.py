@@ -22,8 +22,7 @@ from matplotlib.patches import Circle
 from matplotlib.text import Text
 
 import influence_sim as isim
-from influence_sim import plots
-from influence_sim.experiment import load_experiment, run_experiment
+from influence_sim import load_experiment, plots, run_experiment
 
 from .conftest import BASELINE, short
 from .test_experiment import write_experiment

@@ -7,8 +7,8 @@ import re
 import pytest
 
 import influence_sim as isim
+from influence_sim import load_experiment, run_experiment
 from influence_sim.cli import main
-from influence_sim.experiment import load_experiment, run_experiment
 
 from .test_experiment import write_experiment
 

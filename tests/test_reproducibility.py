@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import influence_sim as isim
-from influence_sim.scenario import scenario_from_dict
+from influence_sim.core.scenario import scenario_from_dict
 
 from .conftest import BASELINE, DATA, short
 from .strategies import event_tables, scenario_dict
@@ -98,7 +98,7 @@ def test_removing_an_event_leaves_other_events_draws_alone():
 
 
 def _reordered_world(tmp_path: Path) -> Path:
-    text = (Path(isim.world.__file__).parent / "data/worlds/central_asia_2021.toml").read_text()
+    text = (Path(isim.__file__).parent / "data/worlds/central_asia_2021.toml").read_text()
     data = tomllib.loads(text)
     # reverse every list of actors; write back as TOML by hand (stdlib has no writer)
     lines = [f"[world]\n{_kv(data['world'])}"]
@@ -221,7 +221,7 @@ def test_third_power_in_another_region_needs_only_a_world_file():
 
 
 def test_agents_are_views_onto_the_arrays(short_baseline):
-    from influence_sim.agents import FactionAgent, PowerAgent, StateAgent
+    from influence_sim.abm.agents import FactionAgent, PowerAgent, StateAgent
 
     model = isim.InfluenceModel(short_baseline, rng=0)
     ru = next(a for a in model.agents_by_type[PowerAgent] if a.actor_id == "RU")

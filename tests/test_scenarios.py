@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import influence_sim as isim
-from influence_sim.scenario import scenario_from_dict
+from influence_sim.core.scenario import scenario_from_dict
 
 from .conftest import BASELINE, SCENARIOS, short
 

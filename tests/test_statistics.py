@@ -15,9 +15,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from influence_sim.compare import bootstrap_counts, compare, crossings, explain, paired_stats
-from influence_sim.experiment import load_experiment, run_experiment
-from influence_sim.store import load_results
+from influence_sim import compare, explain, load_experiment, load_results, run_experiment
+from influence_sim.analysis.stats import bootstrap_counts, crossings, paired_stats
 
 from .conftest import BASELINE, SCENARIOS
 

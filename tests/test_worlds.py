@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import influence_sim as isim
-from influence_sim import kernel
-from influence_sim.worlds import as_scenario, synthetic
+from influence_sim.core import kernel
+from influence_sim.core.synthetic import as_scenario, synthetic
 
 
 def test_synthetic_world_is_valid_and_reproducible():

@@ -15,9 +15,9 @@ from datetime import date
 
 import numpy as np
 
+from ..seeds import SeedLike, root_seed
 from .kernel import default_params
 from .scenario import STEPS, Scenario
-from .simulate import SeedLike, root_seed
 from .world import Faction, Institution, Power, State, World
 
 __all__ = ["as_scenario", "synthetic"]

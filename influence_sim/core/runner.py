@@ -1,4 +1,4 @@
-"""Run a scenario's replicates as one vectorised ensemble.
+"""Drive the kernel through a scenario: event plans, the step loop and the recorder.
 
 Seeds follow SPEC 7. One root `numpy.random.SeedSequence`; replicate k's streams are its
 children keyed ``(k, 0)`` for dynamics noise and ``(k, 1, crc32(event id))`` for each event's
@@ -9,45 +9,19 @@ and its counterfactuals).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..seeds import EVENTS, NOISE, generator, replicate_seed
 from .events import Event
 from .kernel import Ensemble
 from .scenario import Scenario
 
-__all__ = ["EventPlan", "Recorder", "Runner", "replicate_seed", "root_seed", "simulate"]
-
-SeedLike = int | np.random.SeedSequence | np.random.Generator | None
+__all__ = ["STATUS", "EventPlan", "Recorder", "Runner", "run_ensemble"]
 
 #: Event outcome codes per replicate, as written to events.csv.
 STATUS = ("fired", "not drawn", "condition false", "outside horizon", "no effect")
-
-
-def root_seed(rng: SeedLike) -> np.random.SeedSequence:
-    """Normalise an ``rng`` argument (SPEC 7) to a root SeedSequence.
-
-    An int or None becomes ``SeedSequence(rng)``; a Generator contributes fresh entropy drawn
-    from itself.
-    """
-    if isinstance(rng, np.random.SeedSequence):
-        return rng
-    if isinstance(rng, np.random.Generator):
-        return np.random.SeedSequence(int(rng.integers(2**63)))
-    if rng is not None and (isinstance(rng, bool) or not isinstance(rng, int | np.integer)):
-        raise TypeError(f"rng must be an int, SeedSequence, Generator or None, got {rng!r}")
-    return np.random.SeedSequence(None if rng is None else int(rng))
-
-
-def replicate_seed(root: np.random.SeedSequence, k: int, *key: int) -> np.random.SeedSequence:
-    """Child ``(k, *key)`` of ``root``, computable without spawning its siblings."""
-    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, int(k), *key))
-
-
-def _generator(seq: np.random.SeedSequence) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(seq))
 
 
 @dataclass
@@ -75,7 +49,7 @@ class EventPlan:
         }
         if event.random:
             for j, k in enumerate(ids):
-                gen = _generator(replicate_seed(root, k, 1, event.key))
+                gen = generator(replicate_seed(root, k, EVENTS, event.key))
                 drawn[j] = gen.random() < event.probability
                 if event.jitter:
                     shift = int(gen.integers(-event.jitter, event.jitter + 1))
@@ -137,7 +111,7 @@ class Runner:
 
     def __init__(self, scenario: Scenario, ids: np.ndarray, root: np.random.SeedSequence) -> None:
         self.scenario = scenario
-        noise = [_generator(replicate_seed(root, k, 0)) for k in ids]
+        noise = [generator(replicate_seed(root, k, NOISE)) for k in ids]
         self.ens = Ensemble(scenario.world, scenario.params, len(ids), scenario.step_days, noise)
         self.plans = [EventPlan.sample(e, scenario, ids, root) for e in scenario.events]
         self.by_step: dict[int, list[EventPlan]] = {}
@@ -190,61 +164,3 @@ def run_ensemble(
     bar.close()
     rec.maybe_record(runner.ens)
     return rec.data, rec.steps, runner.plans, runner.ens
-
-
-def simulate(
-    scenario: Scenario,
-    *,
-    replicates: int | Sequence[int] = 100,
-    rng: SeedLike = None,
-    every: int = 1,
-    factions: bool = False,
-    progress: str | None = None,
-):
-    """Run replicates of a scenario as one vectorised ensemble.
-
-    Parameters
-    ----------
-    scenario : Scenario
-        A loaded scenario (`load_scenario`).
-    replicates : int or sequence of int
-        Number of replicates (ids 0..n-1), or the explicit replicate ids to run. Replicate k
-        gives identical results whichever other replicates run beside it.
-    rng : int, SeedSequence, Generator or None
-        Root seed (SPEC 7). Record it to reproduce the run; None draws fresh entropy.
-    every : int
-        Record every ``every`` steps (the last step is always recorded).
-    factions : bool
-        Also record every faction's scores (measure ``score``).
-    progress : str, optional
-        Show a progress bar over steps with this label (None: no bar).
-
-    Returns
-    -------
-    Result
-        Arrays, tidy frames and writers for the run.
-    """
-    from .results import Result
-
-    ids = (
-        np.arange(replicates)
-        if isinstance(replicates, int | np.integer)
-        else np.asarray(replicates, dtype=np.int64)
-    )
-    if ids.ndim != 1 or len(ids) == 0 or (ids < 0).any():
-        raise ValueError("replicates must be a positive count or non-empty non-negative ids")
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-        raise ValueError(f"every must be a positive whole number, got {every!r}")
-    root = root_seed(rng)
-    data, steps, plans, _ = run_ensemble(
-        scenario, ids, root, every=every, factions=factions, progress=progress
-    )
-    return Result(
-        scenario=scenario,
-        replicates=ids,
-        seed=root,
-        steps=steps,
-        data=data,
-        plans=plans,
-        every=every,
-    )

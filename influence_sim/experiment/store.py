@@ -31,9 +31,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from .errors import ScenarioError
-from .experiment import ChunkResult, Experiment, Task
-from .results import atomic_file, versions
+from .._io import atomic_file, versions
+from ..errors import ScenarioError
+from .design import Experiment, Task
+from .executors import ChunkResult
 
 __all__ = ["ResultSet", "Store", "load_results"]
 

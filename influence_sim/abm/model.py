@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.kernel import InfluenceSystem
+from ..core.runner import Runner
+from ..core.scenario import Scenario, load_scenario
+from ..seeds import SeedLike, root_seed
 from ._mesa import mesa
 from .agents import FactionAgent, InstitutionAgent, PowerAgent, StateAgent
-from .kernel import InfluenceSystem
-from .scenario import Scenario, load_scenario
-from .simulate import Runner, SeedLike, root_seed
 
 __all__ = ["InfluenceModel"]
 

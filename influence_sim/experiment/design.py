@@ -17,22 +17,20 @@ import glob
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
 
-from .errors import ScenarioError, suggest
-from .params import parameters
-from .scenario import Scenario, load_scenario
-from .simulate import Recorder, simulate
-from .world import read_toml
+from .._io import read_toml
+from ..core.runner import Recorder
+from ..core.scenario import Scenario, load_scenario
+from ..errors import ScenarioError, suggest
+from ..params import parameters
 
-__all__ = ["Experiment", "Output", "Task", "load_experiment", "run_experiment", "run_task"]
+__all__ = ["Experiment", "Output", "Task", "load_experiment", "with_params"]
 
 EXPERIMENT_KEYS = {
     "name",
@@ -478,190 +476,3 @@ def _compare_section(raw: Any, path: Path, base: Scenario, every: int):
                 f"{stride} days from {base.start}; see [output] every)",
             )
     return thresholds, at
-
-
-# ---------------------------------------------------------------------------------------
-# running one chunk (this runs in worker processes: it must be importable and picklable)
-
-
-@dataclass
-class ChunkResult:
-    """What a task sends back: time series, per-replicate summary and event records.
-
-    The time series is wide: one float32 column per series, rows by replicate then step.
-    """
-
-    task: Task
-    timeseries: pa.Table
-    summary: pd.DataFrame
-    events: pd.DataFrame
-
-
-def run_task(scenario: Scenario, task: Task, seed: int, output: Output) -> ChunkResult:
-    """Run one chunk: replicates [task.start, task.end) of ``scenario`` (already at its point).
-
-    Replicate k uses the streams keyed ``(point, k, ...)`` under the root ``seed``.
-    """
-    root = np.random.SeedSequence(seed, spawn_key=(task.point,))
-    res = simulate(
-        scenario,
-        replicates=range(task.start, task.end),
-        rng=root,
-        every=output.every,
-        factions=output.factions,
-    )
-    keep = [*output.measures, *(["score"] if output.factions else [])]
-    ts = res.wide_table(keep)  # the selected measures; the summary uses them all
-    summary = res.summary()
-    summary.insert(1, "point", task.point)
-    events = res.events()
-    events.insert(1, "point", task.point)
-    return ChunkResult(task=task, timeseries=ts, summary=summary, events=events)
-
-
-# ---------------------------------------------------------------------------------------
-# executors
-
-
-def execute(
-    jobs: Iterable[tuple[Task, Callable[[], tuple]]],
-    *,
-    executor: str = "process",
-    workers: int = 1,
-    scheduler: str | None = None,
-) -> Iterator[ChunkResult]:
-    """Run ``run_task`` calls and yield their results as they complete.
-
-    ``jobs`` yields ``(task, args)`` where ``args()`` builds the arguments of `run_task`
-    lazily. At most ``2 x workers`` tasks are in flight, so memory stays bounded whatever the
-    size of the experiment.
-    """
-    jobs = iter(jobs)
-    if executor == "process" and workers == 1:
-        for _task, args in jobs:
-            yield run_task(*args())
-        return
-    if executor == "process":
-        import multiprocessing
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-        # a context, not set_start_method: never change the global multiprocessing setup
-        ctx = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            pending = set()
-            for _task, args in itertools.islice(jobs, 2 * workers):
-                pending.add(pool.submit(run_task, *args()))
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    for _task, args in itertools.islice(jobs, 1):
-                        pending.add(pool.submit(run_task, *args()))
-                    yield fut.result()
-        return
-    if executor == "dask":
-        yield from _execute_dask(jobs, workers=workers, scheduler=scheduler)
-        return
-    raise ValueError(f"unknown executor {executor!r}")
-
-
-def _execute_dask(jobs, *, workers: int, scheduler: str | None) -> Iterator[ChunkResult]:
-    try:
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError:  # pragma: no cover - the 'dask' extra is not installed
-        raise ScenarioError(
-            "--executor dask needs the 'dask' extra: pip install 'influence-sim[dask]'"
-        ) from None
-    cluster = None
-    if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-    client = Client(cluster if cluster is not None else scheduler)
-    try:
-        n_slots = 2 * max(workers, len(client.scheduler_info().get("workers", {})) or 1)
-        queue = as_completed()
-        for _task, args in itertools.islice(jobs, n_slots):
-            queue.add(client.submit(run_task, *args(), pure=False))
-        for fut in queue:
-            result = fut.result()
-            fut.release()
-            for _task, args in itertools.islice(jobs, 1):
-                queue.add(client.submit(run_task, *args(), pure=False))
-            yield result
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-
-
-# ---------------------------------------------------------------------------------------
-# a whole batch
-
-
-def run_experiment(
-    exp: Experiment,
-    out: str | Path,
-    *,
-    executor: str = "process",
-    workers: int | None = None,
-    scheduler: str | None = None,
-    resume: bool = False,
-    progress: bool = True,
-):
-    """Run an experiment's pending chunks into the results store at ``out``.
-
-    Parameters
-    ----------
-    exp : Experiment
-        From `load_experiment`.
-    out : str or Path
-        The store directory (created; or reopened with ``resume``).
-    executor : {"process", "dask"}
-        A local process pool, or a Dask distributed cluster.
-    workers : int, optional
-        Worker processes (default: the number of cores). With ``executor="dask"`` and no
-        ``scheduler``, the size of the LocalCluster started.
-    scheduler : str, optional
-        Address of a running Dask scheduler (``tcp://host:8786``).
-    resume : bool
-        Reopen an existing store of this experiment and compute only its missing chunks.
-    progress : bool
-        Show a progress bar (runs done, runs per second, ETA).
-
-    Returns
-    -------
-    ResultSet
-    """
-    import os
-
-    from tqdm import tqdm
-
-    from .store import Store, load_results
-
-    if executor not in ("process", "dask"):
-        raise ValueError(f"unknown executor {executor!r}; use 'process' or 'dask'")
-    workers = workers or os.cpu_count() or 1
-    store = Store.open(out, exp, resume=resume)
-    tasks = store.pending(exp)
-    cache: dict[tuple[int, int], Scenario] = {}
-
-    def args(t: Task):
-        key = (t.scenario, t.point)
-        if key not in cache:
-            cache[key] = exp.at_point(exp.scenarios[t.scenario], t.point)
-        return cache[key], t, exp.seed, exp.output
-
-    todo = sum(t.end - t.start for t in tasks)
-    with tqdm(
-        total=exp.runs,
-        initial=exp.runs - todo,
-        unit="run",
-        disable=not progress,
-        desc=exp.name,
-        smoothing=0.1,
-    ) as bar:
-        jobs = ((t, lambda t=t: args(t)) for t in tasks)
-        for result in execute(jobs, executor=executor, workers=workers, scheduler=scheduler):
-            store.record(result)
-            bar.update(result.task.end - result.task.start)
-    return load_results(out)

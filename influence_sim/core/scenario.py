@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ScenarioError, suggest
+from .._io import read_toml
+from ..errors import ScenarioError, suggest
+from ..params import parameters
 from .events import (
     COMMON_FIELDS,
     EVENT_KINDS,
@@ -32,8 +34,7 @@ from .events import (
     Text,
     parse_number,
 )
-from .params import parameters
-from .world import World, WorldError, load_world, read_toml, resolve_world_path
+from .world import World, WorldError, load_world, resolve_world_path
 
 __all__ = ["STEPS", "Scenario", "load_scenario", "scenario_from_dict"]
 

@@ -25,7 +25,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
-from .params import parameters
+from ..params import parameters
 from .world import World
 
 __all__ = ["Ensemble", "InfluenceSystem", "per_step"]

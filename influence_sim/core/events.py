@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from .errors import suggest
-from .params import parameters
+from ..errors import suggest
+from ..params import parameters
 
 if TYPE_CHECKING:
     from .kernel import Ensemble

@@ -1,14 +1,12 @@
-"""Results of a run: arrays, tidy frames, summaries, and files written atomically."""
+"""One scenario's run: `simulate` (a vectorised ensemble), its `Result`, and `load_run`."""
 
 from __future__ import annotations
 
 import json
 import os
-import platform
 import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,41 +17,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .scenario import Scenario
-from .simulate import STATUS, EventPlan
+from .._io import versions
+from ..core.runner import STATUS, EventPlan, run_ensemble
+from ..core.scenario import Scenario
+from ..seeds import SeedLike, root_seed
 
-__all__ = ["Result", "RunFiles", "atomic_file", "load_run"]
-
-
-def versions() -> dict[str, str]:
-    """Versions of the package and of the libraries that shape its numbers."""
-    import scipy
-
-    from . import __version__
-    from ._mesa import mesa
-
-    return {
-        "influence_sim": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "mesa": mesa.__version__,
-        "pandas": pd.__version__,
-        "pyarrow": pa.__version__,
-    }
-
-
-@contextmanager
-def atomic_file(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success move it onto ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+__all__ = ["Result", "RunFiles", "load_run", "simulate"]
 
 
 def _dictionary(labels: list[str | None], idx: np.ndarray) -> pa.DictionaryArray:
@@ -399,4 +368,60 @@ def load_run(path: str | Path) -> RunFiles:
         timeseries=ts,
         summary=pd.read_csv(path / "summary.csv"),
         events=pd.read_csv(path / "events.csv", keep_default_na=False),
+    )
+
+
+def simulate(
+    scenario: Scenario,
+    *,
+    replicates: int | Sequence[int] = 100,
+    rng: SeedLike = None,
+    every: int = 1,
+    factions: bool = False,
+    progress: str | None = None,
+):
+    """Run replicates of a scenario as one vectorised ensemble.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        A loaded scenario (`load_scenario`).
+    replicates : int or sequence of int
+        Number of replicates (ids 0..n-1), or the explicit replicate ids to run. Replicate k
+        gives identical results whichever other replicates run beside it.
+    rng : int, SeedSequence, Generator or None
+        Root seed (SPEC 7). Record it to reproduce the run; None draws fresh entropy.
+    every : int
+        Record every ``every`` steps (the last step is always recorded).
+    factions : bool
+        Also record every faction's scores (measure ``score``).
+    progress : str, optional
+        Show a progress bar over steps with this label (None: no bar).
+
+    Returns
+    -------
+    Result
+        Arrays, tidy frames and writers for the run.
+    """
+    ids = (
+        np.arange(replicates)
+        if isinstance(replicates, int | np.integer)
+        else np.asarray(replicates, dtype=np.int64)
+    )
+    if ids.ndim != 1 or len(ids) == 0 or (ids < 0).any():
+        raise ValueError("replicates must be a positive count or non-empty non-negative ids")
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"every must be a positive whole number, got {every!r}")
+    root = root_seed(rng)
+    data, steps, plans, _ = run_ensemble(
+        scenario, ids, root, every=every, factions=factions, progress=progress
+    )
+    return Result(
+        scenario=scenario,
+        replicates=ids,
+        seed=root,
+        steps=steps,
+        data=data,
+        plans=plans,
+        every=every,
     )

@@ -9,7 +9,6 @@ power or another region needs only a new world file.
 from __future__ import annotations
 
 import hashlib
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,7 +20,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from .errors import WorldError, suggest
+from .._io import read_toml
+from ..errors import WorldError, suggest
 
 __all__ = ["Faction", "Institution", "Power", "State", "World", "available_worlds", "load_world"]
 
@@ -262,22 +262,6 @@ def resolve_world_path(ref: str | Path, *, relative_to: Path | None = None) -> P
     return path
 
 
-def read_toml(path: Path, error: type[WorldError] | Any = WorldError) -> dict[str, Any]:
-    """Read a TOML file, turning I/O and syntax problems into input errors."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise error("file not found", file=path) from None
-    except OSError as exc:
-        raise error(f"cannot read file: {exc.strerror}", file=path) from None
-    try:
-        return tomllib.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise error("not UTF-8 text", file=path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise error(f"invalid TOML: {exc}", file=path) from None
-
-
 class _Reader:
     """Field access on one TOML table with errors that name file, item and field."""
 
@@ -396,7 +380,7 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         range, duplicate ids, unknown fields or numbers without a source.
     """
     path = resolve_world_path(ref, relative_to=relative_to)
-    data = read_toml(path)
+    data = read_toml(path, WorldError)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     top = _Reader(data, file=path, item="world file")
     top.check_keys(set(WORLD_SECTIONS))

@@ -1,0 +1,1 @@
+"""The Mesa door: one replicate as a `mesa.Model` whose agents are views onto the kernel."""

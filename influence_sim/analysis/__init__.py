@@ -1,0 +1,1 @@
+"""Reading results: paired comparison with the baseline and attribution to events."""

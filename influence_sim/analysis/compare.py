@@ -1,0 +1,224 @@
+"""Paired comparison of counterfactuals with their baseline.
+
+Replicate k of every scenario at a design point shares its random streams with the baseline's
+replicate k (common random numbers), so differences are taken replicate by replicate. For each
+counterfactual, measure, actor and date `compare` reports the mean paired difference, a
+percentile bootstrap confidence interval of that mean, the share of replicates in which the
+difference is positive and a standardised effect size (mean / sd of the paired differences,
+Cohen's d_z). It also reports time-to-threshold outcomes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_file
+from ..errors import ScenarioError, suggest
+from ..experiment.store import ResultSet, load_results
+from .stats import bootstrap_counts, crossings, paired_stats
+
+__all__ = ["OUTCOMES", "Comparison", "compare", "write_csv"]
+
+#: Outcome measures compared by default, with the label of their series.
+OUTCOMES = ("balance", "alignment", "corridor")
+
+
+@dataclass
+class Comparison:
+    """Output of `compare`: effects (biggest first) and time-to-threshold outcomes."""
+
+    effects: pd.DataFrame
+    thresholds: pd.DataFrame
+
+    def table(self, top: int | None = None) -> str:
+        """The effects as a readable table."""
+        eff = self.effects if top is None else self.effects.head(top)
+        rows = []
+        for r in eff.itertuples():
+            series = r.actor + (f"/{r.power}" if isinstance(r.power, str) and r.power else "")
+            es = "   n/a" if np.isnan(r.effect_size) else f"{r.effect_size:+6.2f}"
+            rows.append(
+                f"{r.scenario:24} {r.measure:10} {series:9} {r.date:10} "
+                f"{r.mean:+8.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}] "
+                f"{r.positive:5.0%}  {es}"
+            )
+        head = (
+            f"{'scenario':24} {'measure':10} {'actor':9} {'date':10} "
+            f"{'mean diff':>8}  {'95% CI':^20} {'>0':>5}  {'d':>6}"
+        )
+        return "\n".join([head, "-" * len(head), *rows])
+
+    def threshold_table(self) -> str:
+        """Time-to-threshold outcomes as a readable table."""
+        rows = [
+            f"{'scenario':24} {'actor':7} {'level':>7} {'crossed':>8}  first date: median "
+            "[25%, 75%] of those that cross"
+        ]
+        for r in self.thresholds.itertuples():
+            when = f"{r.median_date} [{r.q25_date}, {r.q75_date}]" if r.crossed > 0 else "-"
+            rows.append(f"{r.scenario:24} {r.actor:7} {r.level:+7.3f} {r.crossed:8.0%}  {when}")
+        return "\n".join(rows)
+
+
+def _as_results(results) -> ResultSet:
+    return results if isinstance(results, ResultSet) else load_results(results)
+
+
+def compare(
+    results,
+    *,
+    baseline: str | None = None,
+    at: Sequence[date] = (),
+    measures: Sequence[str] = OUTCOMES,
+    thresholds: Sequence[tuple[str, float]] | None = None,
+    point: int | None = None,
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> Comparison:
+    """Compare every scenario with the baseline, paired replicate by replicate.
+
+    Parameters
+    ----------
+    results : ResultSet or path
+        An experiment's results store (`load_results` or a directory).
+    baseline : str, optional
+        Baseline scenario name (default: the experiment's).
+    at : sequence of datetime.date
+        Dates besides the horizon (each must be a recorded date); defaults to the
+        experiment's ``[compare] at``.
+    measures : sequence of str
+        Outcome measures to compare (default balance, alignment, corridor), among those
+        recorded.
+    thresholds : sequence of (actor, level), optional
+        Levels of balance for the time-to-threshold outcomes; default: the experiment's
+        ``[compare] thresholds``, else 0.05 above each state's (and the region's) start.
+    point : int, optional
+        Design point (default: every point).
+    n_boot, level, seed
+        Bootstrap resamples, confidence level and the bootstrap's seed.
+
+    Returns
+    -------
+    Comparison
+    """
+    rs = _as_results(results)
+    names = rs.scenarios
+    base = baseline or rs.baseline
+    if base not in names:
+        raise ScenarioError(
+            f"no scenario named '{base}' in these results",
+            item="--baseline",
+            suggestion=suggest(base, names),
+        )
+    recorded = rs.manifest["output"]["measures"]
+    for m in measures:
+        if m not in recorded:
+            raise ScenarioError(
+                f"measure '{m}' was not recorded (recorded: {', '.join(recorded)})",
+                item="--measure",
+                suggestion=suggest(m, recorded),
+            )
+    at = list(at) or [date.fromisoformat(d) for d in rs.manifest["compare"]["at"]]
+    points = range(len(rs.manifest["points"])) if point is None else [point]
+    others = [n for n in names if n != base]
+    rng = np.random.default_rng(seed)
+    eff_rows: list[pd.DataFrame] = []
+    thr_rows: list[dict] = []
+    for j in points:
+        counts = None
+        for m in measures:
+            b_vals, steps, labels = rs.array(m, base, point=j)
+            dates = rs.dates(steps)
+            cols = [len(steps) - 1]
+            for d in at:
+                hit = np.flatnonzero(dates == np.datetime64(d, "D"))
+                if not len(hit):
+                    raise ScenarioError(
+                        f"{d} is not a recorded date (recorded: {dates[0]} to "
+                        f"{dates[-1]}, every {rs.manifest['output']['every']} "
+                        "step(s))",
+                        item="--at",
+                    )
+                cols.insert(0, int(hit[0]))
+            if counts is None:
+                counts = bootstrap_counts(b_vals.shape[0], n_boot, rng)
+            for other in others:
+                o_vals, o_steps, o_labels = rs.array(m, other, point=j)
+                if (
+                    o_labels != labels
+                    or not np.array_equal(o_steps, steps)
+                    or (o_vals.shape != b_vals.shape)
+                ):
+                    raise ScenarioError(
+                        f"'{other}' is not paired with '{base}' in these "
+                        "results (different replicates or series)"
+                    )
+                for c in cols:
+                    diff = o_vals[:, c, :] - b_vals[:, c, :]
+                    st = paired_stats(diff, counts, level)
+                    st.insert(0, "scenario", other)
+                    st.insert(1, "point", j)
+                    st.insert(2, "measure", m)
+                    st.insert(3, "actor", [lb.split("/")[0] for lb in labels])
+                    st.insert(4, "power", [lb.split("/")[1] if "/" in lb else "" for lb in labels])
+                    st.insert(5, "date", str(dates[c]))
+                    st["baseline_mean"] = b_vals[:, c, :].mean(axis=0)
+                    st["scenario_mean"] = o_vals[:, c, :].mean(axis=0)
+                    eff_rows.append(st)
+        if "balance" in rs.manifest["output"]["measures"]:
+            thr_rows += _thresholds(rs, names, j, thresholds)
+    effects = pd.concat(eff_rows, ignore_index=True) if eff_rows else pd.DataFrame()
+    if not effects.empty:
+        effects = effects.reindex(
+            effects["mean"].abs().sort_values(ascending=False, kind="stable").index
+        ).reset_index(drop=True)
+    return Comparison(effects=effects, thresholds=pd.DataFrame(thr_rows))
+
+
+def _thresholds(rs, names, point, thresholds) -> list[dict]:
+    rows = []
+    levels = thresholds
+    if levels is None:
+        levels = [tuple(t) for t in rs.manifest["compare"]["thresholds"]] or None
+    for name in names:
+        vals, steps, labels = rs.array("balance", name, point=point)
+        dates = rs.dates(steps)
+        lv = levels or [(a, round(float(vals[0, 0, k]) + 0.05, 3)) for k, a in enumerate(labels)]
+        for actor, level in lv:
+            if actor not in labels:
+                raise ScenarioError(
+                    f"unknown state '{actor}' for a threshold", suggestion=suggest(actor, labels)
+                )
+            crossed, first = crossings(vals[:, :, labels.index(actor)], level)
+            firsts = np.sort(dates[first[crossed]])
+            q25, q50, q75 = (
+                str(firsts[round(p * (len(firsts) - 1))]) if len(firsts) else ""
+                for p in (0.25, 0.5, 0.75)
+            )
+            rows.append(
+                {
+                    "scenario": name,
+                    "point": point,
+                    "actor": actor,
+                    "level": level,
+                    "crossed": float(crossed.mean()),
+                    "median_date": q50,
+                    "q25_date": q25,
+                    "q75_date": q75,
+                }
+            )
+    return rows
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a frame as CSV atomically."""
+    with atomic_file(path) as tmp:
+        frame.to_csv(tmp, index=False)
+    return Path(path)

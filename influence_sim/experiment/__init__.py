@@ -1,0 +1,1 @@
+"""Running scenarios: `simulate` and its `Result`, experiment designs, executors, the store."""
