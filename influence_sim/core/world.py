@@ -9,6 +9,7 @@ power or another region needs only a new world file.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -41,6 +42,7 @@ class Power:
     name: str
     reputation: float
     position: tuple[float, float] | None = None
+    color: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -409,7 +411,7 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
     powers: list[Power] = []
     for k, t in enumerate(tables("powers")):
         r = _Reader(t, file=path, item=_item("power", t, k))
-        r.check_keys({"id", "name", "reputation", "position"})
+        r.check_keys({"id", "name", "reputation", "position", "color"})
         pid = r.text("id")
         r.item = f"power '{pid}'"
         powers.append(
@@ -418,6 +420,7 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
                 name=r.text("name"),
                 reputation=r.number("reputation", lo=0, hi=1),
                 position=_position(r),
+                color=_color(r),
             )
         )
     if not powers:
@@ -644,6 +647,19 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         links=tuple(links),
         ties=ties,
     )
+
+
+_HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
+
+
+def _color(r: _Reader) -> str | None:
+    """An optional figure colour ``"#RRGGBB"`` (presentation only: no source needed)."""
+    if "color" not in r.table:
+        return None
+    val = r.table["color"]
+    if not isinstance(val, str) or not _HEX_COLOR.fullmatch(val):
+        raise r.fail(f'expected a colour like "#D55E00", got {val!r}', field="color")
+    return val
 
 
 def _position(r: _Reader) -> tuple[float, float] | None:

@@ -20,7 +20,9 @@ import pyarrow.parquet as pq
 from .._io import versions
 from ..core.runner import STATUS, EventPlan, run_ensemble
 from ..core.scenario import Scenario
+from ..core.world import World
 from ..seeds import SeedLike, root_seed
+from .source import ScenarioRecord, named_states
 
 __all__ = ["Result", "RunFiles", "load_run", "simulate"]
 
@@ -103,6 +105,72 @@ class Result:
                 f = list(w.faction_ids)
                 return [a for a in f for _ in powers], [p for _ in f for p in powers]
         raise KeyError(measure)
+
+    # ---- the ResultSource view (one scenario, one point) --------------------------------
+    @property
+    def is_experiment(self) -> bool:
+        """False: one run of one scenario."""
+        return False
+
+    @property
+    def scenarios(self) -> list[str]:
+        """The run's one scenario name."""
+        return [self.scenario.name]
+
+    @property
+    def baseline(self) -> str:
+        """The run's own scenario (a run is its own baseline)."""
+        return self.scenario.name
+
+    @property
+    def n_replicates(self) -> int:
+        """Number of replicates."""
+        return len(self.replicates)
+
+    @property
+    def points(self) -> list[dict[str, float]]:
+        """One point, without overrides."""
+        return [{}]
+
+    @property
+    def measures(self) -> list[str]:
+        """The recorded measures."""
+        return list(self.data)
+
+    def _own(self, scenario: str | None) -> None:
+        if scenario not in (None, self.scenario.name):
+            raise KeyError(f"this run is of scenario '{self.scenario.name}', not '{scenario}'")
+
+    def record(self, scenario: str | None = None) -> ScenarioRecord:
+        """The scenario's record."""
+        self._own(scenario)
+        return ScenarioRecord.from_provenance(self.scenario.provenance())
+
+    def world(self, scenario: str | None = None) -> World:
+        """The scenario's world."""
+        self._own(scenario)
+        return self.scenario.world
+
+    def block(
+        self, measure: str, scenario: str | None = None, point: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Dates (T,), values (T, R, K) as float and series labels ``actor[/power]``."""
+        self._own(scenario)
+        if measure not in self.data:
+            raise KeyError(f"measure '{measure}' was not recorded (have {', '.join(self.data)})")
+        arr = self.data[measure]
+        actors, powers = self.labels(measure)
+        labels = [a + (f"/{p}" if p else "") for a, p in zip(actors, powers, strict=True)]
+        return self.dates, arr.reshape(arr.shape[0], arr.shape[1], -1).astype(float), labels
+
+    def event_rates(self, scenario: str | None = None, point: int = 0) -> dict[str, float]:
+        """Share of replicates in which each event fired."""
+        self._own(scenario)
+        return {p.event.id: float(np.mean(p.status == 0)) for p in self.plans}
+
+    def focus_states(self) -> list[str]:
+        """States that the scenario's events name."""
+        return named_states([self.record()], self.scenario.world)
 
     # ---- tidy output -------------------------------------------------------------------
     def table(self, measure: str, rows: slice = slice(None)) -> pa.Table:
@@ -260,9 +328,7 @@ class Result:
 
     def firing_rates(self) -> pd.Series:
         """Share of replicates in which each event fired."""
-        return pd.Series(
-            {p.event.id: float(np.mean(p.status == 0)) for p in self.plans}, name="fired"
-        )
+        return pd.Series(self.event_rates(), name="fired")
 
     def overview(self, q: float = 0.90) -> pd.DataFrame:
         """Final alignment and balance per state: median and central ``q`` interval."""

@@ -20,7 +20,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .._io import atomic_file, versions
+from ..core.world import World
 from ..errors import ScenarioError
 from .design import Experiment, Task
 from .executors import ChunkResult
+from .source import ScenarioRecord, named_states
 
 __all__ = ["ResultSet", "Store", "load_results"]
 
@@ -225,15 +227,26 @@ class ResultSet:
     path: Path
     manifest: dict[str, Any]
 
+    # ---- what the manifest says (the only reader of its keys) ----------------------------
+    @property
+    def is_experiment(self) -> bool:
+        """True: an experiment store."""
+        return True
+
     @property
     def done(self) -> list[str]:
         """Ids of the completed chunks."""
         return sorted(c for c, e in self.manifest["chunks"].items() if e["status"] == "done")
 
     @property
+    def n_chunks(self) -> int:
+        """Number of chunks of the experiment, done or not."""
+        return len(self.manifest["chunks"])
+
+    @property
     def complete(self) -> bool:
         """Whether every chunk is done."""
-        return len(self.done) == len(self.manifest["chunks"])
+        return len(self.done) == self.n_chunks
 
     @property
     def scenarios(self) -> list[str]:
@@ -243,7 +256,97 @@ class ResultSet:
     @property
     def baseline(self) -> str:
         """Name of the baseline scenario."""
-        return self.manifest["baseline"]
+        return str(self.manifest["baseline"])
+
+    @property
+    def n_replicates(self) -> int:
+        """Replicates per scenario and point."""
+        return int(self.manifest["replicates"])
+
+    @property
+    def seed(self) -> int:
+        """The experiment's root seed."""
+        return int(self.manifest["seed"])
+
+    @property
+    def points(self) -> list[dict[str, float]]:
+        """Parameter overrides per design point."""
+        return [dict(p["params"]) for p in self.manifest["points"]]
+
+    @property
+    def measures(self) -> list[str]:
+        """The recorded measures (without ``score``)."""
+        return list(self.manifest["output"]["measures"])
+
+    @property
+    def every(self) -> int:
+        """Recording interval in steps."""
+        return int(self.manifest["output"]["every"])
+
+    @property
+    def compare_at(self) -> list[date]:
+        """The experiment's ``[compare] at`` dates."""
+        return [date.fromisoformat(d) for d in self.manifest["compare"]["at"]]
+
+    @property
+    def compare_thresholds(self) -> list[tuple[str, float]]:
+        """The experiment's ``[compare] thresholds`` as (actor, level)."""
+        return [(str(a), float(v)) for a, v in self.manifest["compare"]["thresholds"]]
+
+    @property
+    def experiment(self) -> dict[str, str]:
+        """The experiment's name, title, path, sha256 and text."""
+        return dict(self.manifest["experiment"])
+
+    @property
+    def versions(self) -> dict[str, str]:
+        """Versions of the package and libraries that wrote the store."""
+        return dict(self.manifest["versions"])
+
+    @property
+    def design(self) -> dict[str, Any]:
+        """The design as written in the experiment file."""
+        return dict(self.manifest["design"])
+
+    def record(self, scenario: str | None = None) -> ScenarioRecord:
+        """The record of a scenario (default: the baseline)."""
+        name = self._name(scenario)
+        entry = next(s for s in self.manifest["scenarios"] if s["name"] == name)
+        return ScenarioRecord.from_provenance(entry)
+
+    def records(self) -> list[ScenarioRecord]:
+        """Every scenario's record, the baseline first."""
+        return [ScenarioRecord.from_provenance(e) for e in self.manifest["scenarios"]]
+
+    def world(self, scenario: str | None = None) -> World:
+        """The world of a scenario (default: the baseline's), from its file."""
+        return self.record(scenario).world()
+
+    def focus_states(self) -> list[str]:
+        """States that any scenario's events name."""
+        return named_states(self.records(), self.world())
+
+    def _name(self, scenario: str | None) -> str:
+        name = scenario or self.baseline
+        if name not in self.scenarios:
+            raise KeyError(f"no scenario '{name}' in these results ({', '.join(self.scenarios)})")
+        return name
+
+    def block(
+        self, measure: str, scenario: str | None = None, point: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Dates (T,), values (T, R, K) as float and series labels ``actor[/power]``."""
+        vals, steps, labels = self.array(measure, self._name(scenario), point=point)
+        return self.dates(steps), np.swapaxes(vals, 0, 1), labels
+
+    def event_rates(self, scenario: str | None = None, point: int = 0) -> dict[str, float]:
+        """Share of replicates in which each event fired, from the stored event records."""
+        name = self._name(scenario)
+        ev = self.events
+        if not len(ev):
+            return {}
+        sel = ev[(ev["scenario"] == name) & (ev["point"] == point)]
+        return {str(k): float(v) for k, v in sel.groupby("event")["fired"].mean().items()}
 
     def _chunks(
         self, scenarios: Sequence[str] | None = None, points: Sequence[int] | None = None
