@@ -12,10 +12,14 @@ import traceback
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .errors import ScenarioError
+from .errors import ArgumentError, InputError, StoreError, safe_text
+
+if TYPE_CHECKING:
+    from .experiment.store import ResultSet
 
 __all__ = ["main"]
 
@@ -146,7 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
     p.add_argument("--scenario", default=None, help="scenario (default: the baseline)")
     p.add_argument("--measure", default="balance", help="outcome measure (default balance)")
-    p.add_argument("--actor", default="KZ", help="actor of the outcome (default KZ)")
+    p.add_argument(
+        "--actor",
+        default=None,
+        help="actor of the outcome (default: the first state the scenarios' events name)",
+    )
     p.add_argument("--power", default=None, help="power, for alignment")
     p.add_argument(
         "--at", type=_date, default=None, help="date of the outcome (default: the horizon)"
@@ -182,7 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
     p.add_argument("--out", type=Path, default=None, help="HTML file (default DIR/report.html)")
     p.add_argument("--measure", default="balance", help="outcome to attribute (default balance)")
-    p.add_argument("--actor", default="KZ", help="actor of that outcome (default KZ)")
+    p.add_argument(
+        "--actor",
+        default=None,
+        help="actor of that outcome (default: the first state the scenarios' events name)",
+    )
     p.add_argument("--power", default=None, help="power, for alignment")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
@@ -228,11 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         return _dispatch(args)
-    except (ScenarioError, _InputError) as exc:
-        print(f"influence-sim: error: {exc}", file=sys.stderr)
-        return 2
-    except FileExistsError as exc:
-        print(f"influence-sim: error: {exc}", file=sys.stderr)
+    except (InputError, StoreError, _InputError) as exc:
+        print(f"influence-sim: error: {_message(exc, args.command)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("influence-sim: interrupted", file=sys.stderr)
@@ -244,6 +253,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         traceback.print_exc()
         return 1
+
+
+#: Library argument names -> the flags that set them (per command where they differ).
+FLAGS = {
+    "actor": "--actor",
+    "at": "--at",
+    "baseline": "--baseline",
+    "executor": "--executor",
+    "measure": "--measure",
+    "measures": "--measure",
+    "point": "--point",
+    "power": "--power",
+    "replicates": "--replicates",
+    "resume": "--resume",
+    "scenario": "--scenario",
+    "thresholds": "--threshold",
+}
+
+
+def _message(exc: Exception, command: str) -> str:
+    """One line for a library error, with argument names shown as this CLI's flags."""
+    if isinstance(exc, ArgumentError):
+        flag = FLAGS.get(exc.argument, exc.argument)
+        return str(type(exc)(exc.message, argument=flag, suggestion=exc.suggestion))
+    if isinstance(exc, StoreError) and exc.remedy:
+        return f"{exc} (use {FLAGS.get(exc.remedy, exc.remedy)})"
+    return safe_text(str(exc))
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -337,7 +373,7 @@ def _run(args: argparse.Namespace) -> int:
     if len(partial):
         print(
             "\nEvents that fired in only some replicates: "
-            + ", ".join(f"{k} ({v:.0%})" for k, v in partial.items())
+            + ", ".join(f"{k} ({share_text(v)})" for k, v in partial.items())
         )
     if len(never):
         print("Events that never fired: " + ", ".join(never.index))
@@ -366,7 +402,7 @@ def _batch(args: argparse.Namespace) -> int:
     print(
         f"{exp.title}\n{exp.name}: {len(exp.scenarios)} scenarios x {len(exp.points)} "
         f"point(s) x {exp.replicates} replicates, seed {exp.seed}; "
-        f"{len(rs.done)} of {len(rs.manifest['chunks'])} chunks done in {args.out}"
+        f"{len(rs.done)} of {rs.n_chunks} chunks done in {args.out}"
     )
     return 0
 
@@ -387,10 +423,12 @@ def _compare(args: argparse.Namespace) -> int:
     )
     print(
         f"Paired effects against '{args.baseline or rs.baseline}' "
-        f"({rs.manifest['replicates']} paired replicates), biggest first: mean difference, "
+        f"({rs.n_replicates} paired replicates), biggest first: mean difference, "
         "95% bootstrap CI of the mean, share of replicates with a positive difference, "
         "effect size d = mean/sd\n"
     )
+    for note in cmp.notes:
+        print(f"Note: {note}")
     print(cmp.table(args.top))
     if len(cmp.effects) > args.top:
         print(f"... {len(cmp.effects) - args.top} more rows in the CSV")
@@ -407,12 +445,15 @@ def _compare(args: argparse.Namespace) -> int:
 def _explain(args: argparse.Namespace) -> int:
     from .analysis.compare import write_csv
     from .analysis.explain import explain
+    from .experiment.store import load_results
 
+    rs = load_results(args.results)
+    actor = _default_actor(rs, args.measure, args.actor)
     table, partial = explain(
-        args.results,
+        rs,
         scenario=args.scenario,
         measure=args.measure,
-        actor=args.actor,
+        actor=actor,
         power=args.power,
         at=args.at,
         point=args.point,
@@ -421,7 +462,7 @@ def _explain(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.quiet,
     )
-    label = args.actor + (f"/{args.power}" if args.power else "")
+    label = (actor or "region") + (f"/{args.power}" if args.power else "")
     when = f"on {args.at}" if args.at else "at the horizon"
     print(
         f"Contribution of each event to {args.measure} {label} {when}: the outcome with "
@@ -429,7 +470,10 @@ def _explain(args: argparse.Namespace) -> int:
         "mean [95% CI], share > 0\n"
     )
     for r in table.itertuples():
-        fired = "" if np.isnan(r.fired) else f"fired {r.fired:4.0%}"
+        if r.note:
+            print(f"{r.event:28} {r.kind:17} {r.date:10} {r.note}")
+            continue
+        fired = "" if np.isnan(r.fired) else f"fired {share_text(r.fired):>5}"
         print(
             f"{r.event:28} {r.kind:17} {r.date:10} {r.mean:+8.4f} "
             f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] {r.positive:5.0%}  {fired}"
@@ -437,9 +481,9 @@ def _explain(args: argparse.Namespace) -> int:
     if len(partial):
         print(
             "\nEvents that fired in only some replicates: "
-            + ", ".join(f"{e} ({f:.0%})" for e, f in partial.itertuples(index=False))
+            + ", ".join(f"{e} ({share_text(f)})" for e, f in partial.itertuples(index=False))
         )
-    name = f"explain_{args.scenario or 'baseline'}_{args.measure}_{label.replace('/', '-')}.csv"
+    name = _explain_file(rs, args.scenario, args.measure, label, args.at)
     path = write_csv(table, args.results / "analysis" / name)
     print(f"\nWrote {path}")
     return 0
@@ -469,15 +513,16 @@ def _report(args: argparse.Namespace) -> int:
 
     rs = load_results(args.results)
     cmp = compare(rs)
+    actor = _default_actor(rs, args.measure, args.actor)
     contributions, partial = explain(
-        rs, measure=args.measure, actor=args.actor, power=args.power, progress=not args.quiet
+        rs, measure=args.measure, actor=actor, power=args.power, progress=not args.quiet
     )
-    explained = {"measure": args.measure, "actor": args.actor, "scenario": rs.baseline}
+    explained = {"measure": args.measure, "actor": actor or "region", "scenario": rs.baseline}
     if args.power:
         explained["power"] = args.power
     figures = figure_set(rs, comparison=cmp, contributions=contributions, explained=explained)
     written = _save_figures(figures, args.results / "figures", svg=False)
-    label = args.actor + (f"/{args.power}" if args.power else "")
+    label = (actor or "region") + (f"/{args.power}" if args.power else "")
     path = build_report(
         rs,
         comparison=cmp,
@@ -490,14 +535,42 @@ def _report(args: argparse.Namespace) -> int:
     analysis = args.results / "analysis"
     write_csv(cmp.effects, analysis / "effects.csv")
     write_csv(cmp.thresholds, analysis / "thresholds.csv")
-    write_csv(
-        contributions, analysis / f"explain_baseline_{args.measure}_{label.replace('/', '-')}.csv"
-    )
+    write_csv(contributions, analysis / _explain_file(rs, None, args.measure, label, None))
     print(
         f"Wrote {len(written)} figures to {args.results / 'figures'} and the tables to {analysis}"
     )
     print(f"Report: {path.resolve()}")
     return 0
+
+
+def share_text(share: float) -> str:
+    """A share as a percentage, with enough digits that only 0 and 1 print as 0% and 100%."""
+    for digits in range(6):
+        text = f"{share:.{digits}%}"
+        if (share <= 0 or float(text[:-1]) > 0) and (share >= 1 or float(text[:-1]) < 100):
+            return text
+    return f"{share:.6%}"
+
+
+def _default_actor(rs: ResultSet, measure: str, actor: str | None) -> str | None:
+    """The actor given, else the first state the scenarios' events name (None: region-wide)."""
+    from .core.measures import measure as measure_spec
+
+    try:
+        spec = measure_spec(measure)
+    except ArgumentError:
+        return actor  # explain reports the unknown measure
+    if actor is not None or spec.kind is None:
+        return actor
+    return rs.focus_states()[0] if spec.kind == "state" else None
+
+
+def _explain_file(
+    rs: ResultSet, scenario: str | None, measure: str, label: str, at: date | None
+) -> str:
+    """File name of an attribution table: scenario, outcome and the outcome's date."""
+    when = at or rs.end_date
+    return f"explain_{scenario or 'baseline'}_{measure}_{label.replace('/', '-')}_{when}.csv"
 
 
 def _save_figures(figures: dict, folder: Path, *, svg: bool) -> list[Path]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "StoreError",
     "Where",
     "WorldError",
+    "one_of",
     "safe_text",
     "suggest",
 ]
@@ -51,14 +52,27 @@ def safe_text(text: str, limit: int = MAX_MESSAGE) -> str:
     return text
 
 
-def suggest(name: object, candidates: Iterable[str]) -> str | None:
+def one_of(choices: Iterable[str], limit: int = 12) -> str:
+    """``one of a, b, c`` for a message (the first ``limit`` choices)."""
+    items = list(choices)
+    more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
+    return f"one of {', '.join(items[:limit])}{more}"
+
+
+def suggest(
+    name: object, candidates: Iterable[str], aliases: Mapping[str, str] | None = None
+) -> str | None:
     """Return the closest candidate to ``name``, or None when nothing is close.
 
-    Matching ignores case, so ``kz.Tokayev`` suggests ``KZ.tokayev``.
+    Matching ignores case, so ``kz.Tokayev`` suggests ``KZ.tokayev``. ``aliases`` maps other
+    names to candidates: a power's full name points to its id (``Russia`` -> ``RU``).
     """
     if not isinstance(name, str) or len(name) > 200:
         return None
     cands = list(candidates)
+    for alias, target in (aliases or {}).items():
+        if alias.lower() == name.lower() and target in cands:
+            return target
     lowered = {c.lower(): c for c in cands}
     if name.lower() in lowered:
         return lowered[name.lower()]
@@ -147,10 +161,20 @@ class ArgumentError(InputError):
 
 
 class StoreError(Exception):
-    """A problem with an output folder or a results store: refused, unwritable or corrupt."""
+    """A problem with an output folder or a results store: refused, unwritable or corrupt.
 
-    def __init__(self, message: str, *, path: str | Path | None = None) -> None:
-        self.message, self.path = message, str(path) if path is not None else None
+    ``remedy`` names an argument that would resolve it (``"resume"``), which the CLI shows
+    as its flag.
+    """
+
+    def __init__(
+        self, message: str, *, path: str | Path | None = None, remedy: str | None = None
+    ) -> None:
+        self.message, self.path, self.remedy = (
+            message,
+            str(path) if path is not None else None,
+            remedy,
+        )
         super().__init__(safe_text(f"{self.path}: {message}" if self.path else message))
 
 

@@ -8,11 +8,14 @@ works under `mesa.batch_run` (it stops itself at the scenario's horizon).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..core.kernel import InfluenceSystem
+from ..core.measures import MEASURES, RECORDED
 from ..core.runner import Runner
 from ..core.scenario import Scenario, load_scenario
 from ..seeds import SeedLike, root_seed
@@ -65,18 +68,18 @@ class InfluenceModel(mesa.Model):
             FactionAgent(self, f.id, f.name, states[f.state])
         for i in w.institutions:
             InstitutionAgent(self, i.id, i.name, powers[i.leader], i.members)
-        reporters = {}
-        for s in w.state_ids:
-            for p in w.power_ids:
-                reporters[f"alignment.{s}.{p}"] = self._reporter("alignment", s, p)
-        for s in [*w.state_ids, "region"]:
-            reporters[f"balance.{s}"] = self._reporter("balance", s)
-        reporters["corridor"] = lambda m: float(m.ensemble.corridor()[0])
-        for p in w.power_ids:
-            reporters[f"reputation.{p}"] = self._reporter("reputation", p)
-        for i in w.institution_ids:
-            reporters[f"credibility.{i}"] = self._reporter("credibility", i)
-        faction_reporters = {"share": "share"}
+        reporters: dict[str, Callable[[InfluenceModel], float]] = {}
+        for spec in (MEASURES[n] for n in RECORDED):
+            if spec.kind == "faction":  # faction-level measures are agent reporters
+                continue
+            for actor, power in zip(*spec.labels(w), strict=True):
+                name = spec.name if spec.kind is None else f"{spec.name}.{actor}"
+                if spec.per_power:
+                    name += f".{power}"
+                reporters[name] = self._reporter(
+                    spec.name, actor, power if spec.per_power else None
+                )
+        faction_reporters: dict[str, Any] = {"share": "share"}
         for p in w.power_ids:
             faction_reporters[f"score.{p}"] = lambda a, p=p: a.scores[p]
         self.datacollector = mesa.DataCollector(
@@ -85,8 +88,11 @@ class InfluenceModel(mesa.Model):
         self.datacollector.collect(self)
 
     @staticmethod
-    def _reporter(measure: str, actor: str, power: str | None = None):
-        return lambda m: float(m.ensemble.measure_value(measure, actor, power)[0])
+    def _reporter(
+        measure: str, actor: str, power: str | None = None
+    ) -> Callable[[InfluenceModel], float]:
+        spec = MEASURES[measure]
+        return lambda m: float(spec.value(m.ensemble, actor, power)[0])
 
     @property
     def date(self) -> np.datetime64:

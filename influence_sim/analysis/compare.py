@@ -11,7 +11,7 @@ Cohen's d_z). It also reports time-to-threshold outcomes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_file
-from ..errors import ScenarioError, suggest
+from ..errors import ArgumentError, StoreError, suggest
 from ..experiment.store import ResultSet, load_results
 from .stats import bootstrap_counts, crossings, paired_stats
 
@@ -31,42 +31,51 @@ OUTCOMES = ("balance", "alignment", "corridor")
 
 @dataclass
 class Comparison:
-    """Output of `compare`: effects (biggest first) and time-to-threshold outcomes."""
+    """Output of `compare`: effects (biggest first), time-to-threshold outcomes and notes.
+
+    ``notes`` says where a requested date stood for the nearest recorded one.
+    """
 
     effects: pd.DataFrame
     thresholds: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
 
     def table(self, top: int | None = None) -> str:
         """The effects as a readable table."""
         eff = self.effects if top is None else self.effects.head(top)
+        # with a parameter design, a column names the design point of each row
+        by_point = "point" in self.effects and self.effects["point"].nunique() > 1
         rows = []
         for r in eff.itertuples():
             series = r.actor + (f"/{r.power}" if isinstance(r.power, str) and r.power else "")
             es = "   n/a" if np.isnan(r.effect_size) else f"{r.effect_size:+6.2f}"
+            pt = f"{r.point:>5} " if by_point else ""
             rows.append(
-                f"{r.scenario:24} {r.measure:10} {series:9} {r.date:10} "
+                f"{r.scenario:24} {pt}{r.measure:10} {series:9} {r.date:10} "
                 f"{r.mean:+8.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}] "
                 f"{r.positive:5.0%}  {es}"
             )
         head = (
-            f"{'scenario':24} {'measure':10} {'actor':9} {'date':10} "
-            f"{'mean diff':>8}  {'95% CI':^20} {'>0':>5}  {'d':>6}"
+            f"{'scenario':24} {'point ' if by_point else ''}{'measure':10} {'actor':9} "
+            f"{'date':10} {'mean diff':>8}  {'95% CI':^20} {'>0':>5}  {'d':>6}"
         )
         return "\n".join([head, "-" * len(head), *rows])
 
     def threshold_table(self) -> str:
         """Time-to-threshold outcomes as a readable table."""
+        by_point = "point" in self.thresholds and self.thresholds["point"].nunique() > 1
         rows = [
-            f"{'scenario':24} {'actor':7} {'level':>7} {'crossed':>8}  first date: median "
-            "[25%, 75%] of those that cross"
+            f"{'scenario':24} {'point ' if by_point else ''}{'actor':7} {'level':>7} "
+            f"{'crossed':>8}  first date: median [25%, 75%] of those that cross"
         ]
         for r in self.thresholds.itertuples():
             when = f"{r.median_date} [{r.q25_date}, {r.q75_date}]" if r.crossed > 0 else "-"
-            rows.append(f"{r.scenario:24} {r.actor:7} {r.level:+7.3f} {r.crossed:8.0%}  {when}")
+            pt = f"{r.point:>5} " if by_point else ""
+            rows.append(f"{r.scenario:24} {pt}{r.actor:7} {r.level:+7.3f} {r.crossed:8.0%}  {when}")
         return "\n".join(rows)
 
 
-def _as_results(results) -> ResultSet:
+def _as_results(results: ResultSet | str | Path) -> ResultSet:
     return results if isinstance(results, ResultSet) else load_results(results)
 
 
@@ -91,8 +100,9 @@ def compare(
     baseline : str, optional
         Baseline scenario name (default: the experiment's).
     at : sequence of datetime.date
-        Dates besides the horizon (each must be a recorded date); defaults to the
-        experiment's ``[compare] at``.
+        Dates besides the horizon; defaults to the experiment's ``[compare] at``. A date that
+        was not recorded (with ``every`` > 1) stands for the nearest recorded date, and
+        `Comparison.notes` says so.
     measures : sequence of str
         Outcome measures to compare (default balance, alignment, corridor), among those
         recorded.
@@ -112,25 +122,26 @@ def compare(
     names = rs.scenarios
     base = baseline or rs.baseline
     if base not in names:
-        raise ScenarioError(
-            f"no scenario named '{base}' in these results",
-            item="--baseline",
+        raise ArgumentError(
+            f"no scenario named '{base}' in these results ({', '.join(names)})",
+            argument="baseline",
             suggestion=suggest(base, names),
         )
-    recorded = rs.manifest["output"]["measures"]
+    recorded = rs.measures
     for m in measures:
         if m not in recorded:
-            raise ScenarioError(
+            raise ArgumentError(
                 f"measure '{m}' was not recorded (recorded: {', '.join(recorded)})",
-                item="--measure",
+                argument="measures",
                 suggestion=suggest(m, recorded),
             )
-    at = list(at) or [date.fromisoformat(d) for d in rs.manifest["compare"]["at"]]
-    points = range(len(rs.manifest["points"])) if point is None else [point]
+    at = list(at) or rs.compare_at
+    points = range(len(rs.points)) if point is None else [point]
     others = [n for n in names if n != base]
     rng = np.random.default_rng(seed)
     eff_rows: list[pd.DataFrame] = []
     thr_rows: list[dict] = []
+    notes: dict[str, None] = {}
     for j in points:
         counts = None
         for m in measures:
@@ -138,15 +149,10 @@ def compare(
             dates = rs.dates(steps)
             cols = [len(steps) - 1]
             for d in at:
-                hit = np.flatnonzero(dates == np.datetime64(d, "D"))
-                if not len(hit):
-                    raise ScenarioError(
-                        f"{d} is not a recorded date (recorded: {dates[0]} to "
-                        f"{dates[-1]}, every {rs.manifest['output']['every']} "
-                        "step(s))",
-                        item="--at",
-                    )
-                cols.insert(0, int(hit[0]))
+                col, note = nearest_recorded(dates, d)
+                if note:
+                    notes[note] = None
+                cols.insert(0, col)
             if counts is None:
                 counts = bootstrap_counts(b_vals.shape[0], n_boot, rng)
             for other in others:
@@ -156,7 +162,7 @@ def compare(
                     or not np.array_equal(o_steps, steps)
                     or (o_vals.shape != b_vals.shape)
                 ):
-                    raise ScenarioError(
+                    raise StoreError(
                         f"'{other}' is not paired with '{base}' in these "
                         "results (different replicates or series)"
                     )
@@ -172,29 +178,53 @@ def compare(
                     st["baseline_mean"] = b_vals[:, c, :].mean(axis=0)
                     st["scenario_mean"] = o_vals[:, c, :].mean(axis=0)
                     eff_rows.append(st)
-        if "balance" in rs.manifest["output"]["measures"]:
+        if "balance" in rs.measures:
             thr_rows += _thresholds(rs, names, j, thresholds)
     effects = pd.concat(eff_rows, ignore_index=True) if eff_rows else pd.DataFrame()
     if not effects.empty:
         effects = effects.reindex(
             effects["mean"].abs().sort_values(ascending=False, kind="stable").index
         ).reset_index(drop=True)
-    return Comparison(effects=effects, thresholds=pd.DataFrame(thr_rows))
+    return Comparison(effects=effects, thresholds=pd.DataFrame(thr_rows), notes=list(notes))
 
 
-def _thresholds(rs, names, point, thresholds) -> list[dict]:
+def nearest_recorded(dates: np.ndarray, when: date) -> tuple[int, str]:
+    """Position of the recorded date nearest to ``when`` (the earlier one on a tie).
+
+    Returns the position and a note saying which date stands in, or ``""`` when ``when`` is
+    recorded. A date outside the recorded range raises `ArgumentError` (argument ``at``).
+    """
+    day = np.datetime64(when, "D")
+    if not dates[0] <= day <= dates[-1]:
+        raise ArgumentError(
+            f"{when} is outside the recorded dates ({dates[0]} to {dates[-1]})", argument="at"
+        )
+    k = int(np.argmin(np.abs(dates - day)))
+    if dates[k] == day:
+        return k, ""
+    return k, f"{when} is not a recorded date; using the nearest recorded date, {dates[k]}"
+
+
+def _thresholds(
+    rs: ResultSet,
+    names: list[str],
+    point: int,
+    thresholds: Sequence[tuple[str, float]] | None,
+) -> list[dict]:
     rows = []
     levels = thresholds
     if levels is None:
-        levels = [tuple(t) for t in rs.manifest["compare"]["thresholds"]] or None
+        levels = rs.compare_thresholds or None
     for name in names:
         vals, steps, labels = rs.array("balance", name, point=point)
         dates = rs.dates(steps)
         lv = levels or [(a, round(float(vals[0, 0, k]) + 0.05, 3)) for k, a in enumerate(labels)]
         for actor, level in lv:
             if actor not in labels:
-                raise ScenarioError(
-                    f"unknown state '{actor}' for a threshold", suggestion=suggest(actor, labels)
+                raise ArgumentError(
+                    f"unknown state '{actor}' for a threshold; one of {', '.join(labels)}",
+                    argument="thresholds",
+                    suggestion=suggest(actor, labels),
                 )
             crossed, first = crossings(vals[:, :, labels.index(actor)], level)
             firsts = np.sort(dates[first[crossed]])

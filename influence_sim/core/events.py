@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..errors import suggest
+from ..errors import one_of, suggest
 from ..params import parameters
+from .measures import CONDITION_MEASURES, MEASURES
 
 if TYPE_CHECKING:
     from .kernel import Ensemble
@@ -223,15 +224,6 @@ def parse_number(val: Any, spec: Number, fail) -> Distribution:
 # ---------------------------------------------------------------------------------------
 # when-conditions
 
-MEASURE_ACTORS: dict[str, str] = {
-    "share": "faction",
-    "score": "faction",
-    "alignment": "state",
-    "balance": "state",
-    "reputation": "power",
-    "credibility": "institution",
-    "unrest": "state",
-}
 OPS = {
     ">": np.greater,
     ">=": np.greater_equal,
@@ -283,15 +275,16 @@ class Condition:
                 else fail(f"unknown key '{k}' in condition (did you mean '{suggest(k, allowed)}'?)")
             )
         measure = raw.get("measure")
-        if not isinstance(measure, str) or measure not in MEASURE_ACTORS:
-            hint = suggest(measure, MEASURE_ACTORS)
+        if not isinstance(measure, str) or measure not in CONDITION_MEASURES:
+            hint = suggest(measure, CONDITION_MEASURES)
             raise fail(
-                f"unknown measure {measure!r}; known: {', '.join(MEASURE_ACTORS)}"
+                f"unknown measure {measure!r}; known: {', '.join(CONDITION_MEASURES)}"
                 + (f" (did you mean '{hint}'?)" if hint else "")
             )
-        kind = MEASURE_ACTORS[measure]
+        spec = MEASURES[measure]
+        kind = spec.kind
         actor = raw.get("actor")
-        ids = list(world.kinds[kind]) + (["region"] if measure == "balance" else [])
+        ids = spec.actors(world)
         if actor not in ids:
             hint = suggest(actor, ids)
             raise fail(
@@ -299,7 +292,7 @@ class Condition:
                 + (f" (did you mean '{hint}'?)" if hint else "")
             )
         power = raw.get("power")
-        if measure in ("score", "alignment"):
+        if spec.per_power:
             if power not in world.power_ids:
                 raise fail(f"condition on {measure} needs a power, got {power!r}")
         elif power is not None:
@@ -318,7 +311,7 @@ class Condition:
             return np.logical_and.reduce([p.evaluate(ens) for p in self.parts])
         if self.combine == "any":
             return np.logical_or.reduce([p.evaluate(ens) for p in self.parts])
-        return OPS[self.op](ens.measure_value(self.measure, self.actor, self.power), self.value)
+        return OPS[self.op](MEASURES[self.measure].value(ens, self.actor, self.power), self.value)
 
 
 # ---------------------------------------------------------------------------------------
@@ -684,7 +677,9 @@ class SetValue(Event):
             lo, hi = float(prm.low), float(prm.high)  # type: ignore[arg-type]
         else:
             names = [*params, *QUANTITIES]
-            raise fail(f"unknown parameter '{name}'", "param", suggest(name, names))
+            raise fail(
+                f"unknown parameter '{name}'; {one_of(names)}", "param", suggest(name, names)
+            )
         span = hi - lo
         rng = (-span, span) if self.shift else (lo, hi)
         # re-check the value (constant or distribution) against this target's own range

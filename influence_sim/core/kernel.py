@@ -440,27 +440,6 @@ class Ensemble:
             return np.full(self.R, np.nan)
         return al[:, :, self.world.index[self.world.corridor_power]] @ (km / km.sum())
 
-    def measure_value(self, measure: str, actor: str, power: str | None = None) -> np.ndarray:
-        """One measure for one actor across replicates, (R,) (for `when` conditions)."""
-        w = self.world
-        match measure:
-            case "share":
-                return self.share[:, w.index[actor]]
-            case "score":
-                return self.x[:, w.index[actor], w.index[power]]  # type: ignore[index]
-            case "alignment":
-                return self.alignment()[:, w.index[actor], w.index[power]]  # type: ignore[index]
-            case "balance":
-                col = self.S if actor == "region" else w.index[actor]
-                return self.balance()[:, col]
-            case "reputation":
-                return self.rep[:, w.index[actor]]
-            case "credibility":
-                return self.cred[:, w.index[actor]]
-            case "unrest":
-                return self.unrest[:, w.index[actor]]
-        raise KeyError(measure)
-
 
 #: Worlds up to this many factions use a direct sparse solve; larger ones an iterative one.
 DIRECT_SOLVE_MAX = 4000

@@ -16,6 +16,7 @@ import numpy as np
 from ..seeds import EVENTS, NOISE, generator, replicate_seed
 from .events import Event
 from .kernel import Ensemble
+from .measures import MEASURES, RECORDED
 from .scenario import Scenario
 
 __all__ = ["STATUS", "EventPlan", "Recorder", "Runner", "run_ensemble"]
@@ -64,41 +65,24 @@ class EventPlan:
 
 
 class Recorder:
-    """Collects the outcome measures at recorded steps, as float32 arrays (T, R, ...)."""
-
-    MEASURES = ("alignment", "balance", "share", "reputation", "credibility", "corridor")
+    """Collects the outcome measures (`MEASURES`) at recorded steps, as float32 (T, R, ...)."""
 
     def __init__(self, ens: Ensemble, steps: int, every: int, factions: bool) -> None:
         self.steps = np.unique(np.r_[np.arange(0, steps + 1, every), steps])
         T, R = len(self.steps), ens.R
-        S, P, F = ens.S, ens.P, ens.F
-        n_i = ens.cred.shape[1]
-        shapes = {
-            "alignment": (S, P),
-            "balance": (S + 1,),
-            "share": (F,),
-            "reputation": (P,),
-            "credibility": (n_i,),
-            "corridor": (),
+        names = [*RECORDED, *(["score"] if factions else [])]
+        self.measures = [MEASURES[n] for n in names]
+        self.data = {
+            m.name: np.empty((T, R, *m.shape(ens.world)), dtype=np.float32) for m in self.measures
         }
-        if factions:
-            shapes["score"] = (F, P)
-        self.data = {m: np.empty((T, R, *shp), dtype=np.float32) for m, shp in shapes.items()}
         self._next = 0
 
     def maybe_record(self, ens: Ensemble) -> None:
         """Record the measures if the ensemble's current step is a recorded one."""
         if self._next < len(self.steps) and self.steps[self._next] == ens.t:
-            j = self._next
             al = ens.alignment()
-            self.data["alignment"][j] = al
-            self.data["balance"][j] = ens.balance(al)
-            self.data["share"][j] = ens.share
-            self.data["reputation"][j] = ens.rep
-            self.data["credibility"][j] = ens.cred
-            self.data["corridor"][j] = ens.corridor(al)
-            if "score" in self.data:
-                self.data["score"][j] = ens.x
+            for m in self.measures:
+                self.data[m.name][self._next] = m.compute(ens, al)
             self._next += 1
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._io import read_toml
-from ..errors import ScenarioError, suggest
+from ..errors import InputError, ScenarioError, Where, one_of, suggest
 from ..params import parameters
 from .events import (
     COMMON_FIELDS,
@@ -324,10 +324,9 @@ def _build(m: dict[str, Any]) -> Scenario:
     head, files = m["head"], m["head_files"]
     path: Path = m["file"]
 
-    def fail(msg: str, fld: str, suggestion: str | None = None) -> ScenarioError:
-        return ScenarioError(
-            msg, file=files.get(fld, path), item="[scenario]", field=fld, suggestion=suggestion
-        )
+    def fail(msg: str, fld: str, suggestion: str | None = None) -> InputError:
+        # a [scenario] field may come from a file it extends: name that file
+        return Where(ScenarioError, files.get(fld, path), "[scenario]").fail(msg, fld, suggestion)
 
     for req in ("name", "world", "start", "step", "steps"):
         if req not in head:
@@ -381,13 +380,7 @@ def _build(m: dict[str, Any]) -> Scenario:
         events.append(ev)
         by_id[ev.id] = ev
     for ev in events:
-
-        def efail(
-            msg: str, fld: str | None = None, sugg: str | None = None, _e: Event = ev
-        ) -> ScenarioError:
-            return ScenarioError(
-                msg, file=_e.file, item=f"event '{_e.id}'", field=fld, suggestion=sugg
-            )
+        efail = Where(ScenarioError, ev.file, f"event '{ev.id}'").fail
 
         for fld, spec in type(ev).fields.items():
             if isinstance(spec, Ref) and spec.kind == "intervention" and fld in ev.raw:
@@ -430,7 +423,7 @@ def _params(over: Mapping[str, Any], files: Mapping[str, Path]) -> dict[str, flo
     for k, v in over.items():
         if k not in registry:
             raise ScenarioError(
-                "unknown parameter",
+                f"unknown parameter; {one_of(registry)}",
                 file=files[k],
                 item="[params]",
                 field=k,
@@ -446,8 +439,7 @@ def _params(over: Mapping[str, Any], files: Mapping[str, Path]) -> dict[str, flo
 def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) -> Event:
     eid = raw["id"]
 
-    def fail(msg: str, fld: str | None = None, sugg: str | None = None) -> ScenarioError:
-        return ScenarioError(msg, file=file, item=f"event '{eid}'", field=fld, suggestion=sugg)
+    fail = Where(ScenarioError, file, f"event '{eid}'").fail
 
     kind = raw.get("kind")
     if not isinstance(kind, str) or kind not in EVENT_KINDS:
@@ -519,10 +511,15 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
             if not present:
                 continue
             if not isinstance(val, dict) or not val:
-                raise fail("expected a table of numbers per power, e.g. {RU = 0.5, CN = 0.2}", fld)
+                example = ", ".join(f"{p} = 0.5" for p in world.power_ids[:2])
+                raise fail(f"expected a table of numbers per power, e.g. {{{example}}}", fld)
             for p, pv in val.items():
                 if p not in world.power_ids:
-                    raise fail(f"unknown power '{p}'", f"{fld}.{p}", suggest(p, world.power_ids))
+                    raise fail(
+                        f"unknown power '{p}'; {one_of(world.power_ids)}",
+                        f"{fld}.{p}",
+                        suggest(p, world.power_ids, world.aliases),
+                    )
                 numbers[f"{fld}.{p}"] = parse_number(
                     pv, Number(spec.lo, spec.hi), lambda msg, f=f"{fld}.{p}": fail(msg, f)
                 )
@@ -558,5 +555,7 @@ def _ref(val: Any, kind: str, world: World, fail) -> Any:
     if val not in ids:
         other = world.kind_of(val)
         extra = f" ('{val}' is a {other})" if other else ""
-        raise fail(f"unknown {kind} '{val}'{extra}", suggest(val, ids))
+        raise fail(
+            f"unknown {kind} '{val}'{extra}; {one_of(ids)}", suggest(val, ids, world.aliases)
+        )
     return ids.index(val) if kind == "channel" else world.index[val]

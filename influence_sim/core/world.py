@@ -22,7 +22,7 @@ import numpy as np
 from scipy import sparse
 
 from .._io import read_toml
-from ..errors import WorldError, suggest
+from ..errors import InputError, Where, WorldError, suggest
 
 __all__ = ["Faction", "Institution", "Power", "State", "World", "available_worlds", "load_world"]
 
@@ -137,6 +137,11 @@ class World:
             "faction": self.faction_ids,
             "institution": self.institution_ids,
         }
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """Full names of powers, states and institutions -> their ids (for suggestions)."""
+        return {a.name: a.id for a in (*self.powers, *self.states, *self.institutions)}
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -273,10 +278,10 @@ class _Reader:
             raise self.fail(f"expected a table, got {type(table).__name__}")
         self.table = table
 
-    def fail(self, message: str, field: str | None = None, suggestion: str | None = None):
-        return self.error(
-            message, file=self.file, item=self.item, field=field, suggestion=suggestion
-        )
+    def fail(
+        self, message: str, field: str | None = None, suggestion: str | None = None
+    ) -> InputError:
+        return Where(self.error, self.file, self.item).fail(message, field, suggestion)
 
     def check_keys(self, allowed: set[str]) -> None:
         for key in self.table:
@@ -389,7 +394,6 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
     for sec in ("world", "powers", "states", "factions"):
         if sec not in data:
             raise WorldError(f"missing required section [{sec}]", file=path)
-
     head = _Reader(data["world"], file=path, item="[world]")
     head.check_keys(
         {"name", "title", "description", "as_of", "channels", "balance", "corridor_power"}
@@ -402,173 +406,16 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
     if as_of is not None and not isinstance(as_of, date):
         raise head.fail(f"expected a TOML date (YYYY-MM-DD), got {as_of!r}", field="as_of")
 
-    def tables(sec: str) -> list[Any]:
-        val = data.get(sec, [])
-        if not isinstance(val, list):
-            raise WorldError(f"[[{sec}]] must be an array of tables", file=path, item=sec)
-        return val
-
-    powers: list[Power] = []
-    for k, t in enumerate(tables("powers")):
-        r = _Reader(t, file=path, item=_item("power", t, k))
-        r.check_keys({"id", "name", "reputation", "position", "color"})
-        pid = r.text("id")
-        r.item = f"power '{pid}'"
-        powers.append(
-            Power(
-                id=pid,
-                name=r.text("name"),
-                reputation=r.number("reputation", lo=0, hi=1),
-                position=_position(r),
-                color=_color(r),
-            )
-        )
+    known = _Known(channels=list(channels))
+    powers = [_read_power(r) for r in _tables(data, "powers", path)]
     if not powers:
         raise WorldError("a world needs at least one power", file=path, item="[[powers]]")
-    power_ids = [p.id for p in powers]
-
-    states: list[State] = []
-    for k, t in enumerate(tables("states")):
-        r = _Reader(t, file=path, item=_item("state", t, k))
-        r.check_keys({"id", "name", "population", "gdp", "corridor_km", "autonomy", "position"})
-        sid = r.text("id")
-        r.item = f"state '{sid}'"
-        states.append(
-            State(
-                id=sid,
-                name=r.text("name"),
-                population=r.number("population", lo=0, lo_open=True),
-                gdp=r.number("gdp", lo=0, lo_open=True),
-                corridor_km=r.number("corridor_km", lo=0),
-                autonomy=r.number("autonomy", lo=0, lo_open=True),
-                position=_position(r),
-            )
-        )
-    state_ids = [s.id for s in states]
-
-    factions: list[Faction] = []
-    for k, t in enumerate(tables("factions")):
-        r = _Reader(t, file=path, item=_item("faction", t, k))
-        r.check_keys(
-            {
-                "id",
-                "name",
-                "state",
-                "share",
-                "susceptibility",
-                "legitimacy",
-                "sensitivity",
-                "anchor",
-            }
-        )
-        fid = r.text("id")
-        r.item = f"faction '{fid}'"
-        prefix = fid.split(".", 1)[0] if "." in fid else None
-        if "state" in r.table:
-            st = r.text("state")
-            if st not in state_ids:
-                raise r.fail(
-                    f"unknown state '{st}'", field="state", suggestion=suggest(st, state_ids)
-                )
-        elif prefix is None:
-            raise r.fail(
-                "faction ids are STATE.name, with the id of the faction's state first, "
-                f"e.g. '{state_ids[0] if state_ids else 'KZ'}.{fid}'",
-                field="id",
-            )
-        elif prefix not in state_ids:
-            raise r.fail(
-                f"unknown state '{prefix}' (faction ids are STATE.name)",
-                field="id",
-                suggestion=suggest(prefix, state_ids),
-            )
-        else:
-            st = prefix
-        if prefix != st:
-            raise r.fail(
-                f"faction ids are STATE.name: '{fid}' is in state '{st}', so its id "
-                f"must start with '{st}.'",
-                field="id",
-            )
-        sens = _channel_map(r, "sensitivity", channels)
-        if abs(sum(sens.values()) - 1.0) > SUM_TOL:
-            raise r.fail(
-                f"sensitivities must sum to 1, they sum to {sum(sens.values()):.6g}",
-                field="sensitivity",
-            )
-        anchor = _power_map(r, "anchor", power_ids)
-        if sum(anchor.values()) > 1.0 + SUM_TOL:
-            raise r.fail(
-                f"anchor scores must sum to at most 1 (the rest is autonomy), "
-                f"they sum to {sum(anchor.values()):.6g}",
-                field="anchor",
-            )
-        factions.append(
-            Faction(
-                id=fid,
-                name=r.text("name"),
-                state=st,
-                share=r.number("share", lo=0, hi=1),
-                susceptibility=r.number("susceptibility", lo=0, hi=1),
-                legitimacy=r.number("legitimacy", lo=0, hi=1),
-                sensitivity=sens,
-                anchor=anchor,
-            )
-        )
-    faction_ids = [f.id for f in factions]
-
-    institutions: list[Institution] = []
-    for k, t in enumerate(tables("institutions")):
-        r = _Reader(t, file=path, item=_item("institution", t, k))
-        r.check_keys(
-            {
-                "id",
-                "name",
-                "leader",
-                "channel",
-                "members",
-                "other_members",
-                "members_source",
-                "credibility",
-            }
-        )
-        iid = r.text("id")
-        r.item = f"institution '{iid}'"
-        leader = r.text("leader")
-        if leader not in power_ids:
-            raise r.fail(
-                f"unknown power '{leader}'", field="leader", suggestion=suggest(leader, power_ids)
-            )
-        chan = r.text("channel")
-        if chan not in channels:
-            raise r.fail(
-                f"unknown channel '{chan}'; channels: {', '.join(channels)}",
-                field="channel",
-                suggestion=suggest(chan, channels),
-            )
-        members = r.text_list("members")
-        for m in members:
-            if m not in state_ids and m not in power_ids:
-                raise r.fail(
-                    f"unknown member '{m}' (members must be powers or states of this world; "
-                    "list others under other_members)",
-                    field="members",
-                    suggestion=suggest(m, state_ids + power_ids),
-                )
-        if len(set(members)) != len(members):
-            raise r.fail("duplicate member", field="members")
-        r.text("members_source")
-        institutions.append(
-            Institution(
-                id=iid,
-                name=r.text("name"),
-                leader=leader,
-                channel=chan,
-                members=tuple(members),
-                credibility=r.number("credibility", lo=0, hi=1),
-            )
-        )
-
+    known.add("power", powers)
+    states = [_read_state(r) for r in _tables(data, "states", path)]
+    known.add("state", states)
+    factions = [_read_faction(r, known) for r in _tables(data, "factions", path)]
+    known.add("faction", factions)
+    institutions = [_read_institution(r, known) for r in _tables(data, "institutions", path)]
     _unique(
         [("power", p.id) for p in powers]
         + [("state", s.id) for s in states]
@@ -576,61 +423,16 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         + [("institution", i.id) for i in institutions],
         path,
     )
-    for s in states:
-        own = [f.share for f in factions if f.state == s.id]
-        if not own:
-            raise WorldError("state has no factions", file=path, item=f"state '{s.id}'")
-        if abs(sum(own) - 1.0) > SUM_TOL:
-            raise WorldError(
-                f"power shares of its factions must sum to 1, they sum to {sum(own):.6g}",
-                file=path,
-                item=f"state '{s.id}'",
-                field="share",
-            )
-
-    ties: dict[tuple[str, str], dict[str, float]] = {}
-    for k, t in enumerate(tables("ties")):
-        r = _Reader(t, file=path, item=f"tie #{k + 1}")
-        r.check_keys({"state", "power", *channels})
-        st, pw = r.text("state"), r.text("power")
-        if st not in state_ids:
-            raise r.fail(f"unknown state '{st}'", field="state", suggestion=suggest(st, state_ids))
-        if pw not in power_ids:
-            raise r.fail(f"unknown power '{pw}'", field="power", suggestion=suggest(pw, power_ids))
-        r.item = f"tie {st}-{pw}"
-        if (st, pw) in ties:
-            raise r.fail("duplicate tie for this state and power")
-        ties[(st, pw)] = {c: r.number(c, lo=0, hi=1) for c in channels if c in r.table}
-
-    links: list[tuple[str, str, float]] = []
-    for k, t in enumerate(tables("links")):
-        r = _Reader(t, file=path, item=f"link #{k + 1}")
-        r.check_keys({"from", "to", "weight"})
-        a, b = r.text("from"), r.text("to")
-        for fld, v in (("from", a), ("to", b)):
-            if v not in faction_ids:
-                raise r.fail(
-                    f"unknown faction '{v}'", field=fld, suggestion=suggest(v, faction_ids)
-                )
-        if a == b:
-            raise r.fail("a faction cannot link to itself", field="to")
-        links.append((a, b, r.number("weight", lo=0)))
-
-    bal = head.text_list("balance") if "balance" in head.table else power_ids[:2]
-    if len(bal) != 2 or any(b not in power_ids for b in bal):
-        bad = next((b for b in bal if b not in power_ids), None)
-        raise head.fail(
-            "balance must name two powers of this world",
-            field="balance",
-            suggestion=suggest(bad, power_ids),
-        )
-    corridor = head.text("corridor_power", default=power_ids[-1])
-    if corridor not in power_ids:
-        raise head.fail(
-            f"unknown power '{corridor}'",
-            field="corridor_power",
-            suggestion=suggest(corridor, power_ids),
-        )
+    _check_shares(states, factions, path)
+    ties = _read_ties(_tables(data, "ties", path, "tie"), known)
+    links = [_read_link(r, known) for r in _tables(data, "links", path, "link")]
+    bal = head.text_list("balance") if "balance" in head.table else known.ids["power"][:2]
+    if len(bal) != 2:
+        raise head.fail("balance must name two powers of this world", field="balance")
+    for b in bal:
+        known.check(head, b, "power", "balance")
+    corridor = head.text("corridor_power", default=known.ids["power"][-1])
+    known.check(head, corridor, "power", "corridor_power")
     return World(
         name=name,
         title=head.text("title", default=name),
@@ -647,6 +449,211 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         links=tuple(links),
         ties=ties,
     )
+
+
+class _Known:
+    """Ids read so far, by kind, with full names as aliases, for reference checks."""
+
+    def __init__(self, channels: list[str]) -> None:
+        self.ids: dict[str, list[str]] = {"channel": channels}
+        self.aliases: dict[str, str] = {}
+
+    def add(self, kind: str, actors: list[Any]) -> None:
+        self.ids[kind] = [a.id for a in actors]
+        self.aliases.update({a.name: a.id for a in actors if hasattr(a, "name")})
+
+    def check(self, r: _Reader, value: str, kind: str, field: str) -> str:
+        """``value`` if it is a known id of ``kind``, else the error listing the choices."""
+        ids = self.ids[kind]
+        if value not in ids:
+            listed = ", ".join(ids) if len(ids) <= 12 else f"{', '.join(ids[:12])}, ..."
+            raise r.fail(
+                f"unknown {kind} '{value}'; one of {listed}",
+                field=field,
+                suggestion=suggest(value, ids, self.aliases),
+            )
+        return value
+
+
+def _tables(data: dict[str, Any], sec: str, path: Path, label: str = "") -> list[_Reader]:
+    """Readers for the tables of an array section, each named by its id or position."""
+    val = data.get(sec, [])
+    if not isinstance(val, list):
+        raise WorldError(f"[[{sec}]] must be an array of tables", file=path, item=sec)
+    kind = label or sec.rstrip("s")
+    out = []
+    for k, t in enumerate(val):
+        r = _Reader(t, file=path, item=f"{kind} #{k + 1}" if label else _item(kind, t, k))
+        out.append(r)
+    return out
+
+
+def _read_power(r: _Reader) -> Power:
+    r.check_keys({"id", "name", "reputation", "position", "color"})
+    pid = r.text("id")
+    r.item = f"power '{pid}'"
+    return Power(
+        id=pid,
+        name=r.text("name"),
+        reputation=r.number("reputation", lo=0, hi=1),
+        position=_position(r),
+        color=_color(r),
+    )
+
+
+def _read_state(r: _Reader) -> State:
+    r.check_keys({"id", "name", "population", "gdp", "corridor_km", "autonomy", "position"})
+    sid = r.text("id")
+    r.item = f"state '{sid}'"
+    return State(
+        id=sid,
+        name=r.text("name"),
+        population=r.number("population", lo=0, lo_open=True),
+        gdp=r.number("gdp", lo=0, lo_open=True),
+        corridor_km=r.number("corridor_km", lo=0),
+        autonomy=r.number("autonomy", lo=0, lo_open=True),
+        position=_position(r),
+    )
+
+
+def _faction_state(r: _Reader, fid: str, known: _Known) -> str:
+    """The faction's state: its ``state`` field, else the ``STATE.`` prefix of its id."""
+    state_ids = known.ids["state"]
+    prefix = fid.split(".", 1)[0] if "." in fid else None
+    if "state" in r.table:
+        st = known.check(r, r.text("state"), "state", "state")
+    elif prefix is None:
+        example = state_ids[0] if state_ids else "STATE"
+        raise r.fail(
+            f"faction ids are STATE.name, with the id of the faction's state first, "
+            f"e.g. '{example}.{fid}'",
+            field="id",
+        )
+    elif prefix not in state_ids:
+        raise r.fail(
+            f"unknown state '{prefix}' (faction ids are STATE.name)",
+            field="id",
+            suggestion=suggest(prefix, state_ids, known.aliases),
+        )
+    else:
+        st = prefix
+    if prefix != st:
+        raise r.fail(
+            f"faction ids are STATE.name: '{fid}' is in state '{st}', so its id "
+            f"must start with '{st}.'",
+            field="id",
+        )
+    return st
+
+
+def _read_faction(r: _Reader, known: _Known) -> Faction:
+    r.check_keys(
+        {"id", "name", "state", "share", "susceptibility", "legitimacy", "sensitivity", "anchor"}
+    )
+    fid = r.text("id")
+    r.item = f"faction '{fid}'"
+    st = _faction_state(r, fid, known)
+    sens = _channel_map(r, "sensitivity", known)
+    if abs(sum(sens.values()) - 1.0) > SUM_TOL:
+        raise r.fail(
+            f"sensitivities must sum to 1, they sum to {sum(sens.values()):.6g}",
+            field="sensitivity",
+        )
+    anchor = _power_map(r, "anchor", known)
+    if sum(anchor.values()) > 1.0 + SUM_TOL:
+        raise r.fail(
+            f"anchor scores must sum to at most 1 (the rest is autonomy), "
+            f"they sum to {sum(anchor.values()):.6g}",
+            field="anchor",
+        )
+    return Faction(
+        id=fid,
+        name=r.text("name"),
+        state=st,
+        share=r.number("share", lo=0, hi=1),
+        susceptibility=r.number("susceptibility", lo=0, hi=1),
+        legitimacy=r.number("legitimacy", lo=0, hi=1),
+        sensitivity=sens,
+        anchor=anchor,
+    )
+
+
+def _read_institution(r: _Reader, known: _Known) -> Institution:
+    r.check_keys(
+        {
+            "id",
+            "name",
+            "leader",
+            "channel",
+            "members",
+            "other_members",
+            "members_source",
+            "credibility",
+        }
+    )
+    iid = r.text("id")
+    r.item = f"institution '{iid}'"
+    leader = known.check(r, r.text("leader"), "power", "leader")
+    chan = known.check(r, r.text("channel"), "channel", "channel")
+    members = r.text_list("members")
+    state_ids, power_ids = known.ids["state"], known.ids["power"]
+    for m in members:
+        if m not in state_ids and m not in power_ids:
+            raise r.fail(
+                f"unknown member '{m}' (members must be powers or states of this world; "
+                "list others under other_members)",
+                field="members",
+                suggestion=suggest(m, state_ids + power_ids, known.aliases),
+            )
+    if len(set(members)) != len(members):
+        raise r.fail("duplicate member", field="members")
+    r.text("members_source")
+    return Institution(
+        id=iid,
+        name=r.text("name"),
+        leader=leader,
+        channel=chan,
+        members=tuple(members),
+        credibility=r.number("credibility", lo=0, hi=1),
+    )
+
+
+def _check_shares(states: list[State], factions: list[Faction], path: Path) -> None:
+    """Every state has factions, and their power shares sum to 1."""
+    for s in states:
+        own = [f.share for f in factions if f.state == s.id]
+        if not own:
+            raise WorldError("state has no factions", file=path, item=f"state '{s.id}'")
+        if abs(sum(own) - 1.0) > SUM_TOL:
+            raise WorldError(
+                f"power shares of its factions must sum to 1, they sum to {sum(own):.6g}",
+                file=path,
+                item=f"state '{s.id}'",
+                field="share",
+            )
+
+
+def _read_ties(readers: list[_Reader], known: _Known) -> dict[tuple[str, str], dict[str, float]]:
+    channels = known.ids["channel"]
+    ties: dict[tuple[str, str], dict[str, float]] = {}
+    for r in readers:
+        r.check_keys({"state", "power", *channels})
+        st = known.check(r, r.text("state"), "state", "state")
+        pw = known.check(r, r.text("power"), "power", "power")
+        r.item = f"tie {st}-{pw}"
+        if (st, pw) in ties:
+            raise r.fail("duplicate tie for this state and power")
+        ties[(st, pw)] = {c: r.number(c, lo=0, hi=1) for c in channels if c in r.table}
+    return ties
+
+
+def _read_link(r: _Reader, known: _Known) -> tuple[str, str, float]:
+    r.check_keys({"from", "to", "weight"})
+    a = known.check(r, r.text("from"), "faction", "from")
+    b = known.check(r, r.text("to"), "faction", "to")
+    if a == b:
+        raise r.fail("a faction cannot link to itself", field="to")
+    return a, b, r.number("weight", lo=0)
 
 
 _HEX_COLOR = re.compile(r"#[0-9A-Fa-f]{6}")
@@ -683,7 +690,8 @@ def _position(r: _Reader) -> tuple[float, float] | None:
     )
 
 
-def _channel_map(r: _Reader, key: str, channels: tuple[str, ...]) -> dict[str, float]:
+def _channel_map(r: _Reader, key: str, known: _Known) -> dict[str, float]:
+    channels = known.ids["channel"]
     val = r.table.get(key)
     if not isinstance(val, dict):
         raise r.fail(f"expected a table of channel weights {{{', '.join(channels)}}}", field=key)
@@ -693,15 +701,12 @@ def _channel_map(r: _Reader, key: str, channels: tuple[str, ...]) -> dict[str, f
     for k, v in val.items():
         if k in ("source", "assumption"):
             continue
-        if k not in channels:
-            raise r.fail(
-                f"unknown channel '{k}'", field=f"{key}.{k}", suggestion=suggest(k, channels)
-            )
+        known.check(r, k, "channel", f"{key}.{k}")
         out[k] = r.check_range(v, f"{key}.{k}", lo=0, hi=1)
     return {c: out.get(c, 0.0) for c in channels}
 
 
-def _power_map(r: _Reader, key: str, power_ids: list[str]) -> dict[str, float]:
+def _power_map(r: _Reader, key: str, known: _Known) -> dict[str, float]:
     val = r.table.get(key)
     if not isinstance(val, dict):
         raise r.fail("expected a table of scores per power", field=key)
@@ -711,9 +716,6 @@ def _power_map(r: _Reader, key: str, power_ids: list[str]) -> dict[str, float]:
     for k, v in val.items():
         if k in ("source", "assumption"):
             continue
-        if k not in power_ids:
-            raise r.fail(
-                f"unknown power '{k}'", field=f"{key}.{k}", suggestion=suggest(k, power_ids)
-            )
+        known.check(r, k, "power", f"{key}.{k}")
         out[k] = r.check_range(v, f"{key}.{k}", lo=0, hi=1)
     return out

@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from .._io import read_toml
-from ..core.runner import Recorder
+from ..core.measures import RECORDED
 from ..core.scenario import Scenario, load_scenario
-from ..errors import ScenarioError, suggest
+from ..errors import ExperimentError, InputError, Where, one_of, suggest
 from ..params import parameters
 
 __all__ = ["Experiment", "Output", "Task", "load_experiment", "with_params"]
@@ -45,14 +45,13 @@ EXPERIMENT_KEYS = {
 DESIGN_KEYS = {"kind", "points", "params"}
 OUTPUT_KEYS = {"measures", "every", "factions"}
 COMPARE_KEYS = {"thresholds", "at"}
-MEASURES = (*Recorder.MEASURES, "score")
 
 
 @dataclass(frozen=True, kw_only=True)
 class Output:
     """What each run records: measures, recording interval, faction-level scores."""
 
-    measures: tuple[str, ...] = Recorder.MEASURES
+    measures: tuple[str, ...] = RECORDED
     every: int = 1
     factions: bool = False
 
@@ -175,8 +174,8 @@ def with_params(scenario: Scenario, overrides: Mapping[str, float]) -> Scenario:
     return replace(scenario, params={**scenario.params, **overrides})
 
 
-def _fail(path: Path, item: str, fld: str | None, msg: str, sugg: str | None = None):
-    return ScenarioError(msg, file=path, item=item, field=fld, suggestion=sugg)
+def _fail(path: Path, item: str, fld: str | None, msg: str, sugg: str | None = None) -> InputError:
+    return Where(ExperimentError, path, item).fail(msg, fld, sugg)
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -189,11 +188,11 @@ def load_experiment(path: str | Path) -> Experiment:
 
     Raises
     ------
-    ScenarioError
+    ExperimentError
         On bad input (and on any error in the scenarios it names).
     """
     path = Path(path)
-    data = read_toml(path, ScenarioError)
+    data = read_toml(path, ExperimentError)
     sections = {"experiment", "design", "output", "compare"}
     for key in data:
         if key not in sections:
@@ -343,7 +342,11 @@ def _design(raw: Any, path: Path, seed: int) -> tuple[dict[str, Any], list[dict[
     for name in params:
         if name not in registry:
             raise _fail(
-                path, "[design]", f"params.{name}", "unknown parameter", suggest(name, registry)
+                path,
+                "[design]",
+                f"params.{name}",
+                f"unknown parameter; {one_of(n for n, p in registry.items() if p.numeric)}",
+                suggest(name, registry),
             )
         if not registry[name].numeric:
             raise _fail(
@@ -418,18 +421,18 @@ def _output(raw: Any, path: Path) -> Output:
     if not isinstance(raw, dict):
         raise _fail(path, "[output]", None, "expected a table")
     _keys(raw, OUTPUT_KEYS, path, "[output]")
-    measures = raw.get("measures", list(Recorder.MEASURES))
+    measures = raw.get("measures", list(RECORDED))
     if not isinstance(measures, list) or not measures:
         raise _fail(path, "[output]", "measures", "expected a non-empty list of measures")
     for m in measures:
-        if m not in Recorder.MEASURES:
+        if m not in RECORDED:
             raise _fail(
                 path,
                 "[output]",
                 "measures",
-                f"unknown measure {m!r}; known: {', '.join(Recorder.MEASURES)} "
+                f"unknown measure {m!r}; known: {', '.join(RECORDED)} "
                 "(faction scores: factions = true)",
-                suggest(m, Recorder.MEASURES),
+                suggest(m, RECORDED),
             )
     every = _whole(raw.get("every", 1), 1, 100_000, path, "[output]", "every")
     factions = raw.get("factions", False)

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..core.scenario import Scenario
-from ..errors import ScenarioError
+from ..errors import ArgumentError
 from ..seeds import point_seed
 from .design import Output, Task
 from .run import simulate
@@ -102,8 +102,9 @@ def _execute_dask(jobs, *, workers: int, scheduler: str | None) -> Iterator[Chun
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:  # pragma: no cover - the 'dask' extra is not installed
-        raise ScenarioError(
-            "--executor dask needs the 'dask' extra: pip install 'influence-sim[dask]'"
+        raise ArgumentError(
+            "the dask executor needs the 'dask' extra: pip install 'influence-sim[dask]'",
+            argument="executor",
         ) from None
     cluster = None
     if scheduler is None:

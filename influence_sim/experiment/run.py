@@ -18,9 +18,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .._io import versions
+from ..core.measures import MEASURES
 from ..core.runner import STATUS, EventPlan, run_ensemble
 from ..core.scenario import Scenario
 from ..core.world import World
+from ..errors import StoreError
 from ..seeds import SeedLike, root_seed
 from .source import ScenarioRecord, named_states
 
@@ -86,25 +88,7 @@ class Result:
 
     def labels(self, measure: str) -> tuple[list[str], list[str | None]]:
         """Actor and power labels of a measure's trailing axes (flattened)."""
-        w = self.scenario.world
-        states, powers = list(w.state_ids), list(w.power_ids)
-        match measure:
-            case "alignment":
-                return [s for s in states for _ in powers], [p for _ in states for p in powers]
-            case "balance":
-                return [*states, "region"], [None] * (len(states) + 1)
-            case "share":
-                return list(w.faction_ids), [None] * len(w.factions)
-            case "reputation":
-                return powers, [None] * len(powers)
-            case "credibility":
-                return list(w.institution_ids), [None] * len(w.institutions)
-            case "corridor":
-                return ["region"], [w.corridor_power]
-            case "score":
-                f = list(w.faction_ids)
-                return [a for a in f for _ in powers], [p for _ in f for p in powers]
-        raise KeyError(measure)
+        return MEASURES[measure].labels(self.scenario.world)
 
     # ---- the ResultSource view (one scenario, one point) --------------------------------
     @property
@@ -388,8 +372,9 @@ class Result:
         if out.exists() and (
             not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").exists())
         ):
-            raise FileExistsError(
-                f"{out} exists and is not an influence-sim result directory; choose another --out"
+            raise StoreError(
+                "exists and is not an influence-sim result directory; choose another output folder",
+                path=out,
             )
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))

@@ -20,7 +20,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from .._io import atomic_file, versions
 from ..core.world import World
-from ..errors import ScenarioError
+from ..errors import StoreError
 from .design import Experiment, Task
 from .executors import ChunkResult
 from .source import ScenarioRecord, named_states
@@ -64,47 +64,44 @@ class Store:
     def open(cls, path: str | Path, exp: Experiment, *, resume: bool) -> Store:
         """Create a store for ``exp`` at ``path``, or reopen it to resume.
 
-        Refuses (ScenarioError) a directory that holds anything else, another experiment's
+        Refuses (StoreError) a directory that holds anything else, another experiment's
         results, or this experiment's results without ``resume``.
         """
         path = Path(path)
         mpath = path / "manifest.json"
         if path.exists() and not path.is_dir():
-            raise ScenarioError("exists and is not a directory", file=path, item="--out")
+            raise StoreError("exists and is not a directory", path=path)
         if mpath.exists():
             manifest = json.loads(mpath.read_text())
             if manifest.get("kind") != KIND:
-                raise ScenarioError(
+                raise StoreError(
                     "holds something other than experiment results "
-                    f"({manifest.get('kind')!r}); choose another --out",
-                    file=path,
-                    item="--out",
+                    f"({manifest.get('kind')!r}); choose another output folder",
+                    path=path,
                 )
             if manifest["experiment"]["sha256"] != exp.sha256:
-                raise ScenarioError(
+                raise StoreError(
                     f"holds the results of another experiment ('{manifest['experiment']['name']}'"
                     f", hash {manifest['experiment']['sha256'][:12]}; this one is "
-                    f"{exp.sha256[:12]}); choose another --out",
-                    file=path,
-                    item="--out",
+                    f"{exp.sha256[:12]}); choose another output folder",
+                    path=path,
                 )
             done = sum(c["status"] == "done" for c in manifest["chunks"].values())
             if not resume:
-                raise ScenarioError(
+                raise StoreError(
                     f"already holds this experiment's results ({done} of "
-                    f"{len(manifest['chunks'])} chunks done); use --resume to complete it, "
-                    "or choose another --out",
-                    file=path,
-                    item="--out",
+                    f"{len(manifest['chunks'])} chunks done); resume to complete it, "
+                    "or choose another output folder",
+                    path=path,
+                    remedy="resume",
                 )
             store = cls(path, manifest)
             store._clean_temporaries()
             return store
         if path.exists() and any(path.iterdir()):
-            raise ScenarioError(
-                "exists, is not empty and holds no manifest.json; choose another --out",
-                file=path,
-                item="--out",
+            raise StoreError(
+                "exists, is not empty and holds no manifest.json; choose another output folder",
+                path=path,
             )
         path.mkdir(parents=True, exist_ok=True)
         (path / "chunks").mkdir(exist_ok=True)
@@ -308,6 +305,12 @@ class ResultSet:
         """The design as written in the experiment file."""
         return dict(self.manifest["design"])
 
+    @property
+    def end_date(self) -> date:
+        """The horizon: the baseline's last date."""
+        base = self.record()
+        return base.start + timedelta(days=base.step_days * int(base.resolved["steps"]))
+
     def record(self, scenario: str | None = None) -> ScenarioRecord:
         """The record of a scenario (default: the baseline)."""
         name = self._name(scenario)
@@ -506,10 +509,10 @@ def load_results(path: str | Path) -> ResultSet:
     path = Path(path)
     mpath = path / "manifest.json"
     if not mpath.is_file():
-        raise ScenarioError("no manifest.json: not a results directory", file=path)
+        raise StoreError("no manifest.json: not a results directory", path=path)
     manifest = json.loads(mpath.read_text())
     if manifest.get("kind") != KIND:
-        raise ScenarioError(
-            f"not an experiment results store (kind {manifest.get('kind')!r})", file=path
+        raise StoreError(
+            f"not an experiment results store (kind {manifest.get('kind')!r})", path=path
         )
     return ResultSet(path=path, manifest=manifest)
