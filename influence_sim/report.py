@@ -16,14 +16,20 @@ import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ._io import atomic_file
-from .analysis.compare import Comparison
 from .params import parameters
+
+if TYPE_CHECKING:  # kept out of the import: pyarrow, matplotlib
+    from matplotlib.figure import Figure
+
+    from .analysis.compare import Comparison
+    from .experiment.source import ScenarioRecord
+    from .experiment.store import ResultSet
 
 __all__ = ["build_report"]
 
@@ -47,6 +53,16 @@ nav a { margin-right: 14px; } .src { font-size: 0.85em; color: #444; word-break:
        background: #eef; } .removed { background: #fdd; } .added { background: #dfd; }
 .replaced { background: #ffd; }
 """
+
+SECTIONS = [
+    ("scenarios", "Scenarios"),
+    ("figures", "Figures"),
+    ("effects", "Effects"),
+    ("attribution", "Attribution"),
+    ("parameters", "Parameters"),
+    ("manifest", "Manifest"),
+]
+"""Anchors and labels of the navigation bar."""
 
 CAPTIONS = {
     "balance_by_state": "Balance (first power's alignment minus the second's) per state and "
@@ -88,7 +104,7 @@ def _link(text: str) -> str:
     return "".join(out)
 
 
-def _png(fig) -> str:
+def _png(fig: Figure) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     return base64.b64encode(buf.getvalue()).decode("ascii")
@@ -155,9 +171,12 @@ def _diff(base: list[dict], other: list[dict]) -> tuple[list[dict], dict[str, st
 
 
 def _table(frame: pd.DataFrame, numeric: dict[str, str], main: str | None = None) -> str:
+    """An HTML table; ``numeric`` formats columns, ``main``'s sign colours the rows."""
     head = "".join(f"<th>{_esc(c)}</th>" for c in frame.columns)
     rows = []
-    for _, r in frame.iterrows():
+    # column by column, so an integer column stays integer beside float ones (not iterrows)
+    for values in zip(*(frame[c].tolist() for c in frame.columns), strict=True):
+        r = dict(zip(frame.columns, values, strict=True))
         cls = ""
         if main is not None and isinstance(r[main], float) and not np.isnan(r[main]):
             cls = " class='pos'" if r[main] > 0 else " class='neg'" if r[main] < 0 else ""
@@ -173,14 +192,217 @@ def _table(frame: pd.DataFrame, numeric: dict[str, str], main: str | None = None
     return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
+# ---------------------------------------------------------------------------------------
+# sections: each returns its HTML; `build_report` joins them in this order
+
+
+def _header(results: ResultSet) -> str:
+    """Title and one paragraph of provenance: experiment file, design, seed, versions."""
+    exp, ver = results.experiment, results.versions
+    return (
+        f"<h1>{_esc(exp['title'])}</h1>\n"
+        f"<p class='meta'>Experiment <b>{_esc(exp['name'])}</b> "
+        f"({_esc(os.path.normpath(exp['path']))}, sha256 {_esc(exp['sha256'][:16])}); "
+        f"{len(results.scenarios)} scenarios x {len(results.points)} point(s) x "
+        f"{results.n_replicates} paired replicates; seed {_esc(results.seed)}; "
+        f"{len(results.done)} of {results.n_chunks} chunks done. "
+        f"influence-sim {_esc(ver['influence_sim'])}, Python {_esc(ver['python'])}, "
+        f"numpy {_esc(ver['numpy'])}, Mesa {_esc(ver['mesa'])}. Report written "
+        f"{datetime.now(UTC).isoformat(timespec='seconds')}.</p>"
+    )
+
+
+def _intro() -> str:
+    """Navigation links and how to read the comparisons."""
+    links = "".join(f"<a href='#{anchor}'>{label}</a>" for anchor, label in SECTIONS)
+    return (
+        f"<nav>{links}</nav>\n"
+        "<p>Every counterfactual is compared with the baseline replicate by replicate: "
+        "replicate k of every scenario draws the same random numbers wherever the scenarios "
+        "agree (common random numbers). Intervals are 95% percentile-bootstrap intervals of "
+        "the mean paired difference; bands in figures are the spread across replicates "
+        "(50% and 90%), not confidence intervals. Magnitudes of events and parameters are "
+        "assumptions stated with their reasons in the scenario and world files.</p>"
+    )
+
+
+def _scenarios(results: ResultSet) -> str:
+    """The scenario table, the baseline's timeline and each counterfactual's differences."""
+    records = results.records()
+    base = records[0]
+    rows = [
+        {
+            "scenario": rec.name,
+            "title": rec.title,
+            "file": os.path.normpath(rec.path),
+            "extends": " -> ".join(Path(c).name for c in rec.chain[1:]),
+            "events": len(rec.events),
+            "sha256": rec.sha256[:12],
+        }
+        for rec in records
+    ]
+    parts = [
+        "<h2 id='scenarios'>Scenarios</h2>",
+        _table(pd.DataFrame(rows), {}),
+        f"<h3>Baseline: {_esc(base.name)}</h3>",
+        _timeline(base.events),
+    ]
+    parts += [_counterfactual(base, rec) for rec in records[1:]]
+    return "\n".join(parts)
+
+
+def _counterfactual(base: ScenarioRecord, rec: ScenarioRecord) -> str:
+    """What one counterfactual changes: removed events, parameters, added/replaced events."""
+    shown, marks, removed = _diff(base.events, rec.events)
+    base_params = base.resolved["params"]
+    params = {k: v for k, v in rec.resolved["params"].items() if base_params.get(k) != v}
+    parts = [f"<h3>{_esc(rec.name)}: {_esc(rec.title)}</h3>"]
+    if removed:
+        tags = ", ".join(f"<span class='tag removed'>{_esc(r)}</span>" for r in removed)
+        parts.append(f"<p>Removes: {tags}</p>")
+    if params:
+        values = ", ".join(f"{_esc(k)} = {_esc(v)}" for k, v in params.items())
+        parts.append(f"<p>Parameters: {values}</p>")
+    if shown:
+        parts.append(_timeline(shown, marks))
+    elif not removed and not params:
+        parts.append("<p>No difference from the baseline's events.</p>")
+    return "\n".join(parts)
+
+
+def _caption(name: str) -> str:
+    """Caption of a figure: by its full name, else its family (``fan_KZ`` -> ``fan``)."""
+    return (
+        CAPTIONS.get(name)
+        or CAPTIONS.get(name.rsplit("_", 1)[0])
+        or CAPTIONS.get(name.split("_")[0], "")
+    )
+
+
+def _figures(figures: dict[str, Figure]) -> str:
+    """Every figure embedded as a PNG, with its caption."""
+    parts = ["<h2 id='figures'>Figures</h2>"]
+    parts += [
+        f"<figure><img alt='{_esc(name)}' src='data:image/png;base64,{_png(fig)}'>"
+        f"<figcaption><b>{_esc(name)}</b>. {_esc(_caption(name))}</figcaption></figure>"
+        for name, fig in figures.items()
+    ]
+    return "\n".join(parts)
+
+
+def _effects(cmp: Comparison, top: int) -> str:
+    """The ``top`` largest paired differences from the baseline."""
+    parts = ["<h2 id='effects'>Effects against the baseline</h2>"]
+    if not cmp.effects.empty:
+        n = len(cmp.effects)
+        parts.append(
+            f"<p>The {min(top, n)} largest of {n} paired "
+            "differences (scenario minus baseline), biggest first. <i>positive</i>: share "
+            "of replicates with a positive difference; <i>effect_size</i>: mean / sd of the "
+            "paired differences (large when the pairing removes most noise; read the mean and "
+            "its interval for the size).</p>"
+        )
+        columns = [
+            "scenario",
+            "measure",
+            "actor",
+            "power",
+            "date",
+            "mean",
+            "ci_low",
+            "ci_high",
+            "positive",
+            "effect_size",
+        ]
+        numeric = {
+            "mean": "+.4f",
+            "ci_low": "+.4f",
+            "ci_high": "+.4f",
+            "positive": ".0%",
+            "effect_size": "+.2f",
+        }
+        parts.append(_table(cmp.effects.head(top)[columns], numeric, main="mean"))
+    return "\n".join(parts)
+
+
+def _thresholds(cmp: Comparison) -> str:
+    """Time-to-threshold outcomes (empty when none were computed)."""
+    if cmp.thresholds.empty:
+        return ""
+    return "<h3>Time to threshold (balance)</h3>\n" + _table(
+        cmp.thresholds, {"level": "+.3f", "crossed": ".0%"}
+    )
+
+
+def _attribution(
+    contributions: pd.DataFrame | None, partial: pd.DataFrame | None, explained: str
+) -> str:
+    """Each event's contribution to the baseline's outcome (from `explain`)."""
+    parts = ["<h2 id='attribution'>Attribution to events</h2>"]
+    if contributions is None:
+        parts.append("<p>Not computed (run <code>influence-sim explain</code>).</p>")
+        return "\n".join(parts)
+    parts.append(
+        f"<p>{_esc(explained)}: the outcome with all events minus the outcome without the "
+        "event, paired by replicate. The gap between <i>(all events)</i> and <i>(sum of "
+        "contributions)</i> is what the events do together rather than one by one.</p>"
+    )
+    columns = ["event", "kind", "date", "fired", "mean", "ci_low", "ci_high", "positive"]
+    numeric = {
+        "fired": ".0%",
+        "mean": "+.4f",
+        "ci_low": "+.4f",
+        "ci_high": "+.4f",
+        "positive": ".0%",
+    }
+    parts.append(_table(contributions[columns], numeric, main="mean"))
+    if partial is not None and len(partial):
+        fired = ", ".join(f"{_esc(e)} ({f:.0%})" for e, f in partial.itertuples(index=False))
+        parts.append(f"<p>Events that fired in only some replicates: {fired}</p>")
+    return "\n".join(parts)
+
+
+def _parameters(results: ResultSet) -> str:
+    """The baseline's parameters with their defaults, meanings and reasons; design points."""
+    reg = parameters()
+    rows = [
+        {
+            "name": k,
+            "value": v,
+            "default": reg[k].default,
+            "meaning": reg[k].meaning,
+            "reason": reg[k].reason,
+        }
+        for k, v in results.record().resolved["params"].items()
+    ]
+    parts = ["<h2 id='parameters'>Parameters</h2>", _table(pd.DataFrame(rows), {})]
+    points = results.points
+    if len(points) > 1:
+        design = pd.DataFrame([{"point": j, **p} for j, p in enumerate(points)])
+        parts += ["<h3>Design points</h3>", _table(design, {})]
+    return "\n".join(parts)
+
+
+def _manifest(results: ResultSet) -> str:
+    """The manifest as JSON (without the per-chunk status) and the experiment file."""
+    slim = {k: v for k, v in results.manifest.items() if k != "chunks"}
+    return (
+        "<h2 id='manifest'>Manifest</h2>\n"
+        "<details><summary>manifest.json (without the per-chunk status)</summary><pre>"
+        f"{_esc(json.dumps(slim, indent=1, default=str))}</pre></details>\n"
+        "<details><summary>Experiment file</summary>"
+        f"<pre>{_esc(results.experiment['text'])}</pre></details>"
+    )
+
+
 def build_report(
-    results,
+    results: ResultSet,
     *,
     comparison: Comparison | None = None,
     contributions: pd.DataFrame | None = None,
     partial: pd.DataFrame | None = None,
     explained: str = "",
-    figures: dict[str, Any] | None = None,
+    figures: dict[str, Figure] | None = None,
     out: str | Path | None = None,
     top: int = 40,
 ) -> Path:
@@ -203,200 +425,31 @@ def build_report(
     top : int
         Rows of the effects table.
     """
-    from .analysis.compare import compare
+    if comparison is None:
+        from .analysis.compare import compare
 
-    m = results.manifest
-    cmp = comparison if comparison is not None else compare(results)
+        comparison = compare(results)
     if figures is None:
         from .plots import figure_set
 
-        figures = figure_set(results, comparison=cmp, contributions=contributions)
-    out = Path(out) if out is not None else results.path / "report.html"
-    exp = m["experiment"]
-    scen = m["scenarios"]
-    base_events = scen[0]["resolved"]["events"]
-    parts: list[str] = []
-    add = parts.append
-    add(f"<h1>{_esc(exp['title'])}</h1>")
-    add(
-        f"<p class='meta'>Experiment <b>{_esc(exp['name'])}</b> "
-        f"({_esc(os.path.normpath(exp['path']))}, sha256 "
-        f"{_esc(exp['sha256'][:16])}); {len(scen)} scenarios x {len(m['points'])} point(s) x "
-        f"{m['replicates']} paired replicates; seed {_esc(m['seed'])}; "
-        f"{sum(c['status'] == 'done' for c in m['chunks'].values())} of {len(m['chunks'])} "
-        f"chunks done. influence-sim {_esc(m['versions']['influence_sim'])}, Python "
-        f"{_esc(m['versions']['python'])}, numpy {_esc(m['versions']['numpy'])}, Mesa "
-        f"{_esc(m['versions']['mesa'])}. Report written "
-        f"{datetime.now(UTC).isoformat(timespec='seconds')}.</p>"
-    )
-    add(
-        "<nav><a href='#scenarios'>Scenarios</a><a href='#figures'>Figures</a>"
-        "<a href='#effects'>Effects</a><a href='#attribution'>Attribution</a>"
-        "<a href='#parameters'>Parameters</a><a href='#manifest'>Manifest</a></nav>"
-    )
-    add(
-        "<p>Every counterfactual is compared with the baseline replicate by replicate: "
-        "replicate k of every scenario draws the same random numbers wherever the scenarios "
-        "agree (common random numbers). Intervals are 95% percentile-bootstrap intervals of "
-        "the mean paired difference; bands in figures are the spread across replicates "
-        "(50% and 90%), not confidence intervals. Magnitudes of events and parameters are "
-        "assumptions stated with their reasons in the scenario and world files.</p>"
-    )
-
-    add("<h2 id='scenarios'>Scenarios</h2>")
-    rows = [
-        {
-            "scenario": s["name"],
-            "title": s["title"],
-            "file": os.path.normpath(s["path"]),
-            "extends": " -> ".join(Path(c).name for c in s["chain"][1:]),
-            "events": len(s["resolved"]["events"]),
-            "sha256": s["sha256"][:12],
-        }
-        for s in scen
+        figures = figure_set(results, comparison=comparison, contributions=contributions)
+    sections = [
+        _header(results),
+        _intro(),
+        _scenarios(results),
+        _figures(figures),
+        _effects(comparison, top),
+        _thresholds(comparison),
+        _attribution(contributions, partial, explained),
+        _parameters(results),
+        _manifest(results),
     ]
-    add(_table(pd.DataFrame(rows), {}))
-    add(f"<h3>Baseline: {_esc(scen[0]['name'])}</h3>")
-    add(_timeline(base_events))
-    for s in scen[1:]:
-        shown, marks, removed = _diff(base_events, s["resolved"]["events"])
-        add(f"<h3>{_esc(s['name'])}: {_esc(s['title'])}</h3>")
-        if removed:
-            add(
-                "<p>Removes: "
-                + ", ".join(f"<span class='tag removed'>{_esc(r)}</span>" for r in removed)
-                + "</p>"
-            )
-        params = {
-            k: v
-            for k, v in s["resolved"]["params"].items()
-            if scen[0]["resolved"]["params"].get(k) != v
-        }
-        if params:
-            add(
-                "<p>Parameters: "
-                + ", ".join(f"{_esc(k)} = {_esc(v)}" for k, v in params.items())
-                + "</p>"
-            )
-        if shown:
-            add(_timeline(shown, marks))
-        elif not removed and not params:
-            add("<p>No difference from the baseline's events.</p>")
-
-    add("<h2 id='figures'>Figures</h2>")
-    for name, fig in figures.items():
-        cap = (
-            CAPTIONS.get(name)
-            or CAPTIONS.get(name.rsplit("_", 1)[0])
-            or CAPTIONS.get(name.split("_")[0], "")
-        )
-        add(
-            f"<figure><img alt='{_esc(name)}' src='data:image/png;base64,{_png(fig)}'>"
-            f"<figcaption><b>{_esc(name)}</b>. {_esc(cap)}</figcaption></figure>"
-        )
-
-    add("<h2 id='effects'>Effects against the baseline</h2>")
-    if not cmp.effects.empty:
-        eff = cmp.effects.head(top)[
-            [
-                "scenario",
-                "measure",
-                "actor",
-                "power",
-                "date",
-                "mean",
-                "ci_low",
-                "ci_high",
-                "positive",
-                "effect_size",
-            ]
-        ]
-        add(
-            f"<p>The {min(top, len(cmp.effects))} largest of {len(cmp.effects)} paired "
-            "differences (scenario minus baseline), biggest first. <i>positive</i>: share "
-            "of replicates with a positive difference; <i>effect_size</i>: mean / sd of the "
-            "paired differences (large when the pairing removes most noise; read the mean and "
-            "its interval for the size).</p>"
-        )
-        add(
-            _table(
-                eff,
-                {
-                    "mean": "+.4f",
-                    "ci_low": "+.4f",
-                    "ci_high": "+.4f",
-                    "positive": ".0%",
-                    "effect_size": "+.2f",
-                },
-                main="mean",
-            )
-        )
-    if not cmp.thresholds.empty:
-        add("<h3>Time to threshold (balance)</h3>")
-        add(_table(cmp.thresholds, {"level": "+.3f", "crossed": ".0%"}))
-
-    add("<h2 id='attribution'>Attribution to events</h2>")
-    if contributions is not None:
-        add(
-            f"<p>{_esc(explained)}: the outcome with all events minus the outcome without the "
-            "event, paired by replicate. The gap between <i>(all events)</i> and <i>(sum of "
-            "contributions)</i> is what the events do together rather than one by one.</p>"
-        )
-        add(
-            _table(
-                contributions[
-                    ["event", "kind", "date", "fired", "mean", "ci_low", "ci_high", "positive"]
-                ],
-                {
-                    "fired": ".0%",
-                    "mean": "+.4f",
-                    "ci_low": "+.4f",
-                    "ci_high": "+.4f",
-                    "positive": ".0%",
-                },
-                main="mean",
-            )
-        )
-        if partial is not None and len(partial):
-            add(
-                "<p>Events that fired in only some replicates: "
-                + ", ".join(f"{_esc(e)} ({f:.0%})" for e, f in partial.itertuples(index=False))
-                + "</p>"
-            )
-    else:
-        add("<p>Not computed (run <code>influence-sim explain</code>).</p>")
-
-    add("<h2 id='parameters'>Parameters</h2>")
-    reg = parameters()
-    prow = [
-        {
-            "name": k,
-            "value": v,
-            "default": reg[k].default,
-            "meaning": reg[k].meaning,
-            "reason": reg[k].reason,
-        }
-        for k, v in scen[0]["resolved"]["params"].items()
-    ]
-    add(_table(pd.DataFrame(prow), {}))
-    if len(m["points"]) > 1:
-        add("<h3>Design points</h3>")
-        add(_table(pd.DataFrame([{"point": p["index"], **p["params"]} for p in m["points"]]), {}))
-
-    add("<h2 id='manifest'>Manifest</h2>")
-    slim = {k: v for k, v in m.items() if k != "chunks"}
-    add(
-        "<details><summary>manifest.json (without the per-chunk status)</summary><pre>"
-        f"{_esc(json.dumps(slim, indent=1, default=str))}</pre></details>"
-    )
-    add(f"<details><summary>Experiment file</summary><pre>{_esc(exp['text'])}</pre></details>")
-
     doc = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{_esc(exp['title'])}</title><style>{CSS}</style></head><body><main>"
-        + "\n".join(parts)
-        + "</main></body></html>\n"
+        f"<title>{_esc(results.experiment['title'])}</title><style>{CSS}</style></head>"
+        "<body><main>" + "\n".join(s for s in sections if s) + "</main></body></html>\n"
     )
-    with atomic_file(out) as tmp:
+    path = Path(out) if out is not None else results.path / "report.html"
+    with atomic_file(path) as tmp:
         tmp.write_text(doc, encoding="utf-8")
-    return out
+    return path

@@ -23,7 +23,8 @@ __all__ = ["ResultSource", "ScenarioRecord", "named_states"]
 class ScenarioRecord:
     """What identifies one scenario of a result: its files, hashes and resolved content.
 
-    ``resolved`` is `Scenario.resolved()`: name, title, world, start, step_days, steps, params
+    ``chain`` lists the files of its ``extends`` chain, this one first. ``resolved`` is
+    `Scenario.resolved()`: name, title, world, start, step_days, steps, params
     and events (each event as its resolved TOML table).
     """
 
@@ -33,6 +34,7 @@ class ScenarioRecord:
     sha256: str
     world_path: str
     resolved: dict[str, Any]
+    chain: tuple[str, ...] = ()
 
     @classmethod
     def from_provenance(cls, entry: dict[str, Any]) -> ScenarioRecord:
@@ -44,6 +46,7 @@ class ScenarioRecord:
             sha256=entry["sha256"],
             world_path=entry["world_path"],
             resolved=entry["resolved"],
+            chain=tuple(entry.get("chain", (entry["path"],))),
         )
 
     @property
