@@ -72,7 +72,7 @@ def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> l
             name = draw(st.sampled_from(names))
             ev["param"] = name
             if name in QUANTITIES:
-                qkind, lo, hi = QUANTITIES[name]
+                qkind, lo, hi, _ = QUANTITIES[name]
                 ev["actor"] = draw(st.sampled_from(world.kinds[qkind]))
             else:
                 lo, hi = parameters()[name].low, min(parameters()[name].high, 2.0)

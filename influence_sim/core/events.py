@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import one_of, suggest
 from ..params import parameters
+from . import interventions
 from .measures import CONDITION_MEASURES, MEASURES
 
 if TYPE_CHECKING:
@@ -467,7 +468,7 @@ class Intervention(Event):
 
     def apply(self, ens, m, v):
         b, p = self.refs["backs"], self.refs["power"]
-        iv = ens.intervention(self.id)
+        iv = interventions.state(ens, self.id)
         fresh = m & ~iv.active
         iv.active |= fresh
         iv.size = np.where(fresh, v["size"], iv.size)
@@ -499,7 +500,7 @@ class Withdrawal(Event):
     }
 
     def apply(self, ens, m, v):
-        return ens.end_intervention(self.raw["intervention"], m)
+        return interventions.withdraw(ens, self.raw["intervention"], m)
 
 
 class Purge(Event):
@@ -629,14 +630,16 @@ class PolicyShift(Event):
 
 
 #: Actor quantities a `set`/`shift` event may target, with their actor kind and range.
-QUANTITIES: dict[str, tuple[str, float, float]] = {
-    "reputation": ("power", 0.0, 1.0),
-    "reputation_baseline": ("power", 0.0, 1.0),
-    "credibility": ("institution", 0.0, 1.0),
-    "credibility_baseline": ("institution", 0.0, 1.0),
-    "legitimacy": ("faction", 0.0, 1.0),
-    "susceptibility": ("faction", 0.0, 1.0),
-    "autonomy": ("state", 1e-9, 100.0),
+#: Actor quantities a `set`/`shift` event may write: (actor kind, low, high, the
+#: `Ensemble` array it writes, with one column per actor of that kind).
+QUANTITIES: dict[str, tuple[str, float, float, str]] = {
+    "reputation": ("power", 0.0, 1.0, "rep"),
+    "reputation_baseline": ("power", 0.0, 1.0, "rep_base"),
+    "credibility": ("institution", 0.0, 1.0, "cred"),
+    "credibility_baseline": ("institution", 0.0, 1.0, "cred_base"),
+    "legitimacy": ("faction", 0.0, 1.0, "legit"),
+    "susceptibility": ("faction", 0.0, 1.0, "lam"),
+    "autonomy": ("state", 1e-9, 100.0, "autonomy"),
 }
 
 
@@ -662,7 +665,7 @@ class SetValue(Event):
         name, actor = self.raw["param"], self.raw.get("actor")
         params = parameters()
         if name in QUANTITIES:
-            kind, lo, hi = QUANTITIES[name]
+            kind, lo, hi, _ = QUANTITIES[name]
             ids = world.kinds[kind]
             if actor not in ids:
                 raise fail(
@@ -694,7 +697,10 @@ class SetValue(Event):
 
     def apply(self, ens, m, v):
         name, actor, lo, hi = self._target
-        arr, col = ens.quantity(name, actor)
+        if actor is None:
+            arr, col = ens.params[name], None
+        else:
+            arr, col = getattr(ens, QUANTITIES[name][3]), ens.world.index[actor]
         cur = arr[:, col] if col is not None else arr
         new = cur + v["value"] if self.shift else v["value"]
         new = np.clip(new, lo, hi)

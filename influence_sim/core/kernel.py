@@ -26,6 +26,7 @@ from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
 from ..params import parameters
+from .interventions import InterventionState, end_planned
 from .world import World
 
 __all__ = ["Ensemble", "InfluenceSystem", "per_step"]
@@ -77,21 +78,6 @@ class InfluenceSystem:
         lam = self.lam[:, None]
         rhs = lam * (wfo @ self.fixed) + (1 - lam) * self.x0
         return np.linalg.solve(np.eye(n) - lam * wff, rhs)
-
-
-@dataclass
-class InterventionState:
-    """Runtime state of one intervention event across replicates."""
-
-    active: np.ndarray
-    size: np.ndarray
-    share0: np.ndarray
-    reputation: np.ndarray
-    credibility: np.ndarray
-    end: np.ndarray
-    backs: int = 0
-    power: int = 0
-    institution: int | None = None
 
 
 class Ensemble:
@@ -346,72 +332,11 @@ class Ensemble:
         self.t += 1
         ended = self.unrest_end <= self.t
         self.unrest[ended] = 0.0
-        for name, iv in self.interventions.items():
-            due = iv.active & (iv.end == self.t)
-            if due.any():
-                self.end_intervention(name, due)
+        end_planned(self)
 
     def state_sum(self, a: np.ndarray) -> np.ndarray:
         """Sum a per-faction array (R, F) over each state's factions, giving (R, S)."""
         return np.add.reduceat(a[:, self._by_state], self._state_starts, axis=1)
-
-    # ---- interventions -------------------------------------------------------------------
-    def intervention(self, name: str) -> InterventionState:
-        """Runtime state of intervention ``name``, created inactive on first use."""
-        if name not in self.interventions:
-            R = self.R
-            self.interventions[name] = InterventionState(
-                active=np.zeros(R, bool),
-                size=np.zeros(R),
-                share0=np.zeros(R),
-                reputation=np.zeros(R),
-                credibility=np.zeros(R),
-                end=np.full(R, -1, np.int64),
-            )
-        return self.interventions[name]
-
-    def end_intervention(self, name: str, m: np.ndarray) -> np.ndarray:
-        """Withdraw intervention ``name`` where ``m`` and settle its success.
-
-        Returns the replicates where a deployed force was withdrawn.
-        """
-        iv = self.interventions.get(name)
-        if iv is None:
-            return np.zeros_like(m)
-        m = m & iv.active
-        if not m.any():
-            return m
-        b = iv.backs
-        self.force[:, b] -= np.where(m, iv.size, 0.0)
-        np.maximum(self.force, 0.0, out=self.force)
-        iv.active &= ~m
-        success = self.share[:, b] >= iv.share0 - 1e-12
-        sign = np.where(success, 1.0, -1.0)
-        self.rep[:, iv.power] = np.clip(
-            self.rep[:, iv.power] + np.where(m, sign * iv.reputation, 0.0), 0, 1
-        )
-        if iv.institution is not None:
-            i = iv.institution
-            self.cred[:, i] = np.clip(
-                self.cred[:, i] + np.where(m, sign * iv.credibility, 0.0), 0, 1
-            )
-        return m
-
-    # ---- quantities for set/shift --------------------------------------------------------
-    def quantity(self, name: str, actor: str | None) -> tuple[np.ndarray, int | None]:
-        """The array and column a `set`/`shift` event writes."""
-        if actor is None:
-            return self.params[name], None
-        arrays = {
-            "reputation": self.rep,
-            "reputation_baseline": self.rep_base,
-            "credibility": self.cred,
-            "credibility_baseline": self.cred_base,
-            "legitimacy": self.legit,
-            "susceptibility": self.lam,
-            "autonomy": self.autonomy,
-        }
-        return arrays[name], self.world.index[actor]
 
     # ---- outcome measures ----------------------------------------------------------------
     def alignment(self) -> np.ndarray:
