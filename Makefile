@@ -1,14 +1,16 @@
 # Two entry points for a fresh clone (see README):
 #   make run    set up .venv and run the Kazakhstan 2022 baseline against its counterfactuals
-#   make test   set up .venv and run the test suite (what .ci/run runs)
-# The venv is built from the Python that pyenv selects through .python-version (3.12+).
+#   make test   set up .venv, check lint, format, import layers and types, run the test suite
+#               (what .ci/run runs)
+# `make setup` only builds the venv. The venv is built from the Python that pyenv selects
+# through .python-version (3.12+).
 
 PYTHON ?= $(shell command -v python3.12 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test clean
+.PHONY: setup run test lint clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "influence-sim needs Python >= 3.12; pyenv reads .python-version")'
@@ -16,6 +18,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dask]'
 	@touch $(STAMP)
+
+setup: $(STAMP)
 
 # the main job: the Kazakhstan 2022 experiment (baseline against its counterfactuals);
 # rerunning completes an interrupted batch and reuses a finished one
@@ -27,7 +31,14 @@ run: $(STAMP)
 	$(BIN)/influence-sim compare $(RESULTS)
 	$(BIN)/influence-sim report $(RESULTS)
 
-test: $(STAMP)
+# static checks, in order: lint, formatting, the import-layer contract, types
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest
 
 clean:

@@ -14,8 +14,6 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from .errors import ArgumentError, InputError, StoreError, safe_text
 
 if TYPE_CHECKING:
@@ -473,7 +471,7 @@ def _explain(args: argparse.Namespace) -> int:
         if r.note:
             print(f"{r.event:28} {r.kind:17} {r.date:10} {r.note}")
             continue
-        fired = "" if np.isnan(r.fired) else f"fired {share_text(r.fired):>5}"
+        fired = "" if r.fired != r.fired else f"fired {share_text(r.fired):>5}"  # NaN: a total
         print(
             f"{r.event:28} {r.kind:17} {r.date:10} {r.mean:+8.4f} "
             f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}] {r.positive:5.0%}  {fired}"

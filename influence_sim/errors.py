@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 __all__ = [
     "ArgumentError",
     "ExperimentError",
+    "Fail",
     "InputError",
     "ScenarioError",
     "StoreError",
@@ -176,6 +177,11 @@ class StoreError(Exception):
             remedy,
         )
         super().__init__(safe_text(f"{self.path}: {message}" if self.path else message))
+
+
+#: A function that builds the input error for one problem: ``fail(message, field=None,
+#: suggestion=None)`` (`Where.fail`, or a closure over it that fixes the field).
+Fail = Callable[..., InputError]
 
 
 class Where:

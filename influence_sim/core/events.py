@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..errors import one_of, suggest
+from ..errors import Fail, one_of, suggest
 from ..params import parameters
 from . import interventions
 from .measures import CONDITION_MEASURES, MEASURES
@@ -146,7 +146,7 @@ class Distribution:
         }[self.dist]()
 
 
-def parse_number(val: Any, spec: Number, fail) -> Distribution:
+def parse_number(val: Any, spec: Number, fail: Fail) -> Distribution:
     """Parse a constant or ``{dist = ..., ...}`` table against a field's range."""
     lo, hi = spec.lo, spec.hi
     if isinstance(val, bool):
@@ -184,6 +184,7 @@ def parse_number(val: Any, spec: Number, fail) -> Distribution:
     for k, v in given.items():
         if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
             raise fail(f"distribution parameter '{k}' must be a number, got {v!r}")
+    args: tuple[float, ...]
     if kind == "normal":
         args = (float(given["mean"]), float(given["sd"]))
         if args[1] < 0:
@@ -210,11 +211,9 @@ def parse_number(val: Any, spec: Number, fail) -> Distribution:
         if args[2] > args[3]:
             raise fail(f"beta needs low <= high, got {args[2]} > {args[3]}")
     if kind != "normal":
-        support = (
-            (args[0], args[1])
-            if kind == "uniform"
-            else ((args[0], args[2]) if kind == "triangular" else (args[2], args[3]))
-        )
+        # the support's ends: uniform (low, high); triangular (low, _, high); beta (_, _, low, high)
+        ends = {"uniform": (0, 1), "triangular": (0, 2)}.get(kind, (2, 3))
+        support = (args[ends[0]], args[ends[1]])
         if support[0] < lo or support[1] > hi:
             raise fail(
                 f"{kind} support [{support[0]}, {support[1]}] leaves the field's range [{lo}, {hi}]"
@@ -252,7 +251,7 @@ class Condition:
     value: float = 0.0
 
     @classmethod
-    def parse(cls, raw: Any, world: World, fail) -> Condition:
+    def parse(cls, raw: Any, world: World, fail: Fail) -> Condition:
         """Validate a ``when`` table against the world; ``fail(msg)`` builds the error."""
         if not isinstance(raw, dict):
             raise fail(f"expected a table, got {raw!r}")
@@ -308,11 +307,15 @@ class Condition:
 
     def evaluate(self, ens: Ensemble) -> np.ndarray:
         """Boolean per replicate, shape (R,)."""
+        out: np.ndarray
         if self.combine == "all":
-            return np.logical_and.reduce([p.evaluate(ens) for p in self.parts])
-        if self.combine == "any":
-            return np.logical_or.reduce([p.evaluate(ens) for p in self.parts])
-        return OPS[self.op](MEASURES[self.measure].value(ens, self.actor, self.power), self.value)
+            out = np.logical_and.reduce([p.evaluate(ens) for p in self.parts])
+        elif self.combine == "any":
+            out = np.logical_or.reduce([p.evaluate(ens) for p in self.parts])
+        else:
+            value = MEASURES[self.measure].value(ens, self.actor, self.power)
+            out = OPS[self.op](value, self.value)
+        return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -376,7 +379,7 @@ class Event:
             or any(not d.constant for d in self.numbers.values())
         )
 
-    def check(self, world: World, events: Mapping[str, Event], fail) -> None:
+    def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
         """Cross-field checks against the world and the scenario's other events."""
 
     def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
@@ -413,7 +416,7 @@ class Unrest(Event):
         "days": Number(1.0, 3650.0, doc="duration in days"),
     }
 
-    def apply(self, ens, m, v):
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         s = self.refs["state"]
         ens.unrest[:, s] = np.where(
             m, np.maximum(ens.unrest[:, s], v["intensity"]), ens.unrest[:, s]
@@ -422,6 +425,7 @@ class Unrest(Event):
         ens.unrest_end[:, s] = np.where(
             m, np.maximum(ens.unrest_end[:, s], end), ens.unrest_end[:, s]
         )
+        return None
 
 
 class Intervention(Event):
@@ -461,12 +465,12 @@ class Intervention(Event):
         ),
     }
 
-    def check(self, world, events, fail):
+    def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
         backs, state = self.raw["backs"], self.raw["state"]
         if world.factions[self.refs["backs"]].state != state:
             raise fail(f"faction '{backs}' is not in state '{state}'", "backs")
 
-    def apply(self, ens, m, v):
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         b, p = self.refs["backs"], self.refs["power"]
         iv = interventions.state(ens, self.id)
         fresh = m & ~iv.active
@@ -484,6 +488,7 @@ class Intervention(Event):
         for i in self.refs["bypassed"]:
             ens.cred[:, i] -= np.where(fresh, v["bypass_cost"], 0.0)
             _clip01(ens.cred[:, i])
+        return None
 
 
 class Withdrawal(Event):
@@ -499,7 +504,7 @@ class Withdrawal(Event):
         "intervention": Ref("intervention", doc="id of the intervention event it ends"),
     }
 
-    def apply(self, ens, m, v):
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         return interventions.withdraw(ens, self.raw["intervention"], m)
 
 
@@ -514,16 +519,17 @@ class Purge(Event):
         "share": Number(0.0, 1.0, doc="fraction of the purged faction's share transferred"),
     }
 
-    def check(self, world, events, fail):
+    def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
         a, b = self.raw["from"], self.raw["to"]
         if world.factions[self.refs["from"]].state != world.factions[self.refs["to"]].state:
             raise fail(f"'{a}' and '{b}' are not in the same state", "to")
         if a == b:
             raise fail("a faction cannot purge itself", "to")
 
-    def apply(self, ens, m, v):
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         src = self.refs["from"]
         transfer_share(ens, m, src, self.refs["to"], v["share"] * ens.share[:, src])
+        return None
 
 
 class LeadershipChange(Event):
@@ -543,7 +549,7 @@ class LeadershipChange(Event):
         "anchor": Scores(0.0, 1.0, doc="new prior scores of `faction` per power"),
     }
 
-    def check(self, world, events, fail):
+    def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
         if "to" in self.refs:
             f, t = self.refs["faction"], self.refs["to"]
             if world.factions[f].state != world.factions[t].state:
@@ -560,7 +566,7 @@ class LeadershipChange(Event):
                 f"anchor scores must sum to at most 1, they sum to {sum(anchors):.4g}", "anchor"
             )
 
-    def apply(self, ens, m, v):
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         f = self.refs["faction"]
         if "to" in self.refs:
             t = self.refs["to"]
@@ -576,6 +582,7 @@ class LeadershipChange(Event):
             total = new.sum(axis=1, keepdims=True)
             new = np.where(total > 1.0, new / np.maximum(total, 1e-300), new)
             ens.anchor[:, f, :] = np.where(m[:, None], new, ens.anchor[:, f, :])
+        return None
 
 
 class Statement(Event):
@@ -593,16 +600,17 @@ class Statement(Event):
         "credibility": Number(-1.0, 1.0, default=0.0, doc="credibility change of `institution`"),
     }
 
-    def check(self, world, events, fail):
+    def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
         if "institution" not in self.refs and self.numbers["credibility"].args != (0.0,):
             raise fail("`credibility` needs an `institution`", "institution")
 
-    def apply(self, ens, m, v):
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         p = self.refs["power"]
         ens.rep[:, p] = _clip01(ens.rep[:, p] + np.where(m, v["face"], 0.0))
         if "institution" in self.refs:
             i = self.refs["institution"]
             ens.cred[:, i] = _clip01(ens.cred[:, i] + np.where(m, v["credibility"], 0.0))
+        return None
 
 
 class PolicyShift(Event):
@@ -620,13 +628,14 @@ class PolicyShift(Event):
         "amount": Number(0.0, 1.0, doc="fraction of the other powers' ties moved"),
     }
 
-    def apply(self, ens, m, v):
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         s, c, p = self.refs["state"], self.refs["channel"], self.refs["toward"]
         others = [q for q in range(len(ens.world.powers)) if q != p]
         moved = ens.ties[:, s, others, c] * np.where(m, v["amount"], 0.0)[:, None]
         ens.ties[:, s, others, c] -= moved
         ens.ties[:, s, p, c] = np.minimum(ens.ties[:, s, p, c] + moved.sum(axis=1), 1.0)
         ens.ties_changed()
+        return None
 
 
 #: Actor quantities a `set`/`shift` event may target, with their actor kind and range.
@@ -661,7 +670,7 @@ class SetValue(Event):
     def target(self) -> tuple[str, str | None, float, float]:
         return self._target
 
-    def check(self, world, events, fail):
+    def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
         name, actor = self.raw["param"], self.raw.get("actor")
         params = parameters()
         if name in QUANTITIES:
@@ -695,7 +704,7 @@ class SetValue(Event):
         )
         self._target = (name, actor, lo, hi)
 
-    def apply(self, ens, m, v):
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         name, actor, lo, hi = self._target
         if actor is None:
             arr, col = ens.params[name], None
@@ -710,6 +719,7 @@ class SetValue(Event):
             arr[:] = np.where(m, new, cur)
         if name == "autonomy":
             ens.ties_changed()
+        return None
 
 
 class ShiftValue(SetValue):

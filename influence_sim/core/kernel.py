@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -117,7 +118,10 @@ class Ensemble:
             k: np.full(R, float(v)) for k, v in params.items() if not isinstance(v, str)
         }
         self.choices = {k: v for k, v in params.items() if isinstance(v, str)}
-        rep1 = lambda a: np.repeat(np.asarray(a, float)[None], R, axis=0)  # noqa: E731
+
+        def rep1(a: Any) -> np.ndarray:
+            return np.repeat(np.asarray(a, float)[None], R, axis=0)
+
         self.share = rep1(world.faction_array("share"))
         self.lam = rep1(world.faction_array("susceptibility"))
         self.legit = rep1(world.faction_array("legitimacy"))
@@ -342,12 +346,16 @@ class Ensemble:
     def alignment(self) -> np.ndarray:
         """State alignment toward each power: power-weighted mean of scores, (R, S, P)."""
         weighted = self.share[:, :, None] * self.x
-        return np.stack([self.state_sum(weighted[:, :, p]) for p in range(self.P)], axis=2)
+        out: np.ndarray = np.stack(
+            [self.state_sum(weighted[:, :, p]) for p in range(self.P)], axis=2
+        )
+        return out
 
     def region_weights(self) -> np.ndarray:
         """Weights of the states in the regional aggregate, (S,), summing to 1."""
         w = self.world.state_array(self.choices.get("region_weight", "population"))
-        return w / w.sum()
+        out: np.ndarray = w / w.sum()
+        return out
 
     def balance(self, alignment: np.ndarray | None = None) -> np.ndarray:
         """Balance per state and for the region (last column), (R, S + 1)."""
@@ -363,7 +371,8 @@ class Ensemble:
         km = self.world.state_array("corridor_km")
         if km.sum() == 0:
             return np.full(self.R, np.nan)
-        return al[:, :, self.world.index[self.world.corridor_power]] @ (km / km.sum())
+        out: np.ndarray = al[:, :, self.world.index[self.world.corridor_power]] @ (km / km.sum())
+        return out
 
 
 #: Worlds up to this many factions use a direct sparse solve; larger ones an iterative one.
@@ -380,7 +389,8 @@ def _solve(a_mat: sparse.csr_array, rhs: np.ndarray, *, guess: np.ndarray) -> np
     """
     n = a_mat.shape[0]
     if n <= DIRECT_SOLVE_MAX:
-        return splinalg.spsolve(a_mat.tocsc(), rhs).reshape(n, -1)
+        direct: np.ndarray = splinalg.spsolve(a_mat.tocsc(), rhs).reshape(n, -1)
+        return direct
     out = np.empty_like(rhs)
     for j in range(rhs.shape[1]):
         x, info = splinalg.bicgstab(

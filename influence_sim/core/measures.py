@@ -108,7 +108,7 @@ class Measure:
             raise ArgumentError(
                 f"unknown {self.kind} {actor!r} for {self.name}; one of {', '.join(actors)}",
                 argument="actor",
-                suggestion=_suggest_id(world, actor, actors),
+                suggestion=suggest(actor, actors, world.aliases),
             )
         a = actors.index(actor)
         if not self.per_power:
@@ -120,7 +120,7 @@ class Measure:
                 f"{self.name} needs a power, one of {', '.join(world.power_ids)}"
                 + (f"; got {power!r}" if power is not None else ""),
                 argument="power",
-                suggestion=_suggest_id(world, power, world.power_ids),
+                suggestion=suggest(power, world.power_ids, world.aliases),
             )
         return a * len(world.powers) + world.power_ids.index(power)
 
@@ -128,15 +128,6 @@ class Measure:
         """One series across the ensemble's replicates, (R,)."""
         full = self.compute(ens, ens.alignment())
         return full.reshape(ens.R, -1)[:, self.column(ens.world, actor, power)]
-
-
-def _suggest_id(world: World, name: object, ids: list[str]) -> str | None:
-    """A near-miss id, or the id of an actor whose full name was given (``Russia`` -> RU)."""
-    if isinstance(name, str):
-        for actor in (*world.powers, *world.states):
-            if actor.name.lower() == name.lower() and actor.id in ids:
-                return actor.id
-    return suggest(name, ids)
 
 
 MEASURES: dict[str, Measure] = {

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._io import read_toml
-from ..errors import InputError, ScenarioError, Where, one_of, suggest
+from ..errors import Fail, InputError, ScenarioError, Where, WorldError, one_of, suggest
 from ..params import parameters
 from .events import (
     COMMON_FIELDS,
@@ -34,7 +34,7 @@ from .events import (
     Text,
     parse_number,
 )
-from .world import World, WorldError, load_world, resolve_world_path
+from .world import World, load_world, resolve_world_path
 
 __all__ = ["STEPS", "Scenario", "load_scenario", "scenario_from_dict"]
 
@@ -544,7 +544,7 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
     )
 
 
-def _ref(val: Any, kind: str, world: World, fail) -> Any:
+def _ref(val: Any, kind: str, world: World, fail: Fail) -> Any:
     if kind == "intervention":  # checked once all events are known
         if not isinstance(val, str):
             raise fail(f"expected an event id, got {val!r}")

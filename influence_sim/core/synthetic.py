@@ -16,6 +16,7 @@ from datetime import date
 import numpy as np
 
 from ..seeds import SeedLike, root_seed
+from .events import Event
 from .kernel import default_params
 from .scenario import STEPS, Scenario
 from .world import Faction, Institution, Power, State, World
@@ -182,7 +183,7 @@ def as_scenario(
     step: str = "1d",
     start: date = date(2022, 1, 1),
     params: Mapping[str, float | str] | None = None,
-    events: Sequence = (),
+    events: Sequence[Event] = (),
     name: str | None = None,
 ) -> Scenario:
     """A scenario over ``world`` with the given events (none by default).

@@ -141,7 +141,10 @@ class World:
     @cached_property
     def aliases(self) -> dict[str, str]:
         """Full names of powers, states and institutions -> their ids (for suggestions)."""
-        return {a.name: a.id for a in (*self.powers, *self.states, *self.institutions)}
+        out = {p.name: p.id for p in self.powers}
+        out.update({s.name: s.id for s in self.states})
+        out.update({i.name: i.id for i in self.institutions})
+        return out
 
     @cached_property
     def index(self) -> dict[str, int]:

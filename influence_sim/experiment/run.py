@@ -29,7 +29,7 @@ from .source import ScenarioRecord, named_states
 __all__ = ["Result", "RunFiles", "load_run", "simulate"]
 
 
-def _dictionary(labels: list[str | None], idx: np.ndarray) -> pa.DictionaryArray:
+def _dictionary(labels: Sequence[str | None], idx: np.ndarray) -> pa.DictionaryArray:
     """Dictionary-encode ``labels[idx]`` (None becomes null) without repeating strings."""
     known = sorted({x for x in labels if x is not None})
     codes = np.array([known.index(x) if x is not None else -1 for x in labels], np.int32)[idx]

@@ -468,7 +468,8 @@ class ResultSet:
         chunks = self._chunks([scenario], [point])
         if not cols or not chunks:
             raise KeyError(f"no {measure} recorded for {scenario} at point {point}")
-        blocks, reps, stp = [], [], None
+        blocks, reps = [], []
+        stp: np.ndarray | None = None
         for cid, _entry in chunks:
             table = pq.read_table(self._file(cid, "ts"), columns=["replicate", "step", *cols])
             rep = table["replicate"].to_numpy()
@@ -481,6 +482,7 @@ class ResultSet:
         out = np.concatenate(blocks)
         order = np.argsort(np.concatenate(reps), kind="stable")
         out = out[order]
+        assert stp is not None  # at least one chunk was read
         if steps is not None:
             keep = np.isin(stp, np.asarray(steps))
             out, stp = out[:, keep], stp[keep]
