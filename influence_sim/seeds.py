@@ -6,6 +6,8 @@ The rules, written once here and used by the runner, the experiment executors an
   (`root_seed`);
 - in an experiment, design point ``j`` has the root ``SeedSequence(seed, spawn_key=(j,))``
   (`point_seed`);
+- an experiment's Latin hypercube draws from ``SeedSequence(seed, spawn_key=(2**32 - 1,))``
+  (`design_seed`);
 - replicate ``k`` under a root draws its dynamics noise from the child keyed ``(k, 0)`` and each
   event's draws from ``(k, 1, crc32(event id))`` (`replicate_seed`).
 
@@ -17,13 +19,23 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["NOISE", "SeedLike", "generator", "point_seed", "replicate_seed", "root_seed"]
+__all__ = [
+    "SeedLike",
+    "copy_seed",
+    "design_seed",
+    "generator",
+    "point_seed",
+    "replicate_seed",
+    "root_seed",
+]
 
 SeedLike = int | np.random.SeedSequence | np.random.Generator | None
 
 #: The key under a replicate for its dynamics noise; events use ``(EVENTS, crc32(id))``.
 NOISE = 0
 EVENTS = 1
+#: The key of the design's own stream under the root seed (no design point has it).
+DESIGN = 2**32 - 1
 
 
 def root_seed(rng: SeedLike) -> np.random.SeedSequence:
@@ -44,6 +56,16 @@ def root_seed(rng: SeedLike) -> np.random.SeedSequence:
 def point_seed(seed: int, point: int) -> np.random.SeedSequence:
     """The root of design point ``point`` of an experiment with root seed ``seed``."""
     return np.random.SeedSequence(int(seed), spawn_key=(int(point),))
+
+
+def design_seed(seed: int) -> np.random.SeedSequence:
+    """The stream of an experiment's Latin hypercube: apart from every point's and replicate's."""
+    return np.random.SeedSequence(int(seed), spawn_key=(DESIGN,))
+
+
+def copy_seed(seq: np.random.SeedSequence) -> np.random.SeedSequence:
+    """A new SeedSequence equal to ``seq`` that shares none of its spawn state."""
+    return np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key)
 
 
 def replicate_seed(root: np.random.SeedSequence, k: int, *key: int) -> np.random.SeedSequence:

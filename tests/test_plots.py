@@ -3,9 +3,12 @@ is given, from a Result or a store; figures save; importing the package leaves m
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import subprocess
 import sys
-from types import SimpleNamespace
+from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,16 +21,21 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 from matplotlib.text import Text
 
 import influence_sim as isim
 from influence_sim import load_experiment, plots, run_experiment
+from influence_sim.core.scenario import scenario_from_dict
+from influence_sim.plots.factions import _short
 
 from .conftest import BASELINE, short
 from .test_experiment import write_experiment
 
-RU, CN = to_rgba(plots.POWER_COLORS["RU"]), to_rgba(plots.POWER_COLORS["CN"])
+#: The powers' colours as the shipped world file sets them (Okabe-Ito vermillion and blue).
+RU, CN = to_rgba("#D55E00"), to_rgba("#0072B2")
+PLOTS = Path(plots.__file__).parent
 
 
 # ---------------------------------------------------------------------------------------
@@ -253,12 +261,12 @@ def test_faction_shares_stack_renormalised_medians(which, request, world):
     # the stack's top is 1 at every date (medians rescaled), never above
     top = areas[-1].get_paths()[0].vertices[:, 1]
     assert top.max() == pytest.approx(1.0)
-    x, vals, labels = plots._block(source, "share", None, 0)
+    x, vals, labels = source.block("share")
     med = np.median(vals[:, :, [labels.index(f.id) for f in facs]], axis=1)
     assert not np.allclose(med.sum(axis=1), 1.0)  # so the rescaling matters
     assert np.isclose(top, 1.0).sum() >= len(x)
     assert "rescaled to sum to 1" in ax.get_ylabel()
-    assert set(legend_texts(ax)) == {plots._short(f.name) for f in facs}
+    assert set(legend_texts(ax)) == {_short(f.name) for f in facs}
 
 
 def test_faction_leaders_are_shares_of_replicates(run, world):
@@ -541,7 +549,7 @@ def test_network_view_of_one_state_is_deterministic(world):
 
 def test_power_colours_are_the_same_in_every_figure(run, world):
     def rgba(artist):
-        c = artist.get_color() if hasattr(artist, "get_xdata") else artist.get_facecolor()[0]
+        c = artist.get_color() if isinstance(artist, Line2D) else artist.get_facecolor()[0]
         return to_rgba(c)
 
     seen = {"RU": set(), "CN": set()}
@@ -557,13 +565,110 @@ def test_power_colours_are_the_same_in_every_figure(run, world):
     assert seen == {"RU": {RU}, "CN": {CN}}
 
 
-def test_colours_of_other_powers_are_deterministic_by_world_position():
-    w = SimpleNamespace(power_ids=("US", "RU", "CN", "IN"))
-    assert plots.power_color("RU", w) == plots.POWER_COLORS["RU"]
+def test_power_colours_come_from_the_world_file(world):
+    assert [plots.power_color(p, world) for p in ("RU", "CN")] == ["#D55E00", "#0072B2"]
+    # another colour in the world file is followed
+    ru, cn = world.powers
+    recoloured = dataclasses.replace(world, powers=(dataclasses.replace(ru, color="#123456"), cn))
+    assert plots.power_color("RU", recoloured) == "#123456"
+    assert plots.power_color("CN", recoloured) == "#0072B2"
+    assert to_rgba(plots.balance_cmap(recoloured)(1.0)) == to_rgba("#123456")
+
+
+def test_powers_without_a_colour_fall_back_by_world_position(world):
+    ru, cn = world.powers
+    us = dataclasses.replace(ru, id="US", name="United States", color=None)
+    india = dataclasses.replace(cn, id="IN", name="India", color=None)
+    w = dataclasses.replace(world, powers=(us, dataclasses.replace(ru, color=None), cn, india))
     assert plots.power_color("US", w) == plots.EXTRA_POWER_COLORS[0]
+    assert plots.power_color("RU", w) == plots.EXTRA_POWER_COLORS[1]  # by position, not by id
+    assert plots.power_color("CN", w) == "#0072B2"  # its own colour, wherever it stands
     assert plots.power_color("IN", w) == plots.EXTRA_POWER_COLORS[3]
     assert plots.power_color("IN", w) == plots.power_color("IN", w)
-    assert plots.power_color("IN", w) not in plots.POWER_COLORS.values()
+    assert plots.power_color("XX", w) == plots.EXTRA_POWER_COLORS[0]  # not in the world
+
+
+# ---------------------------------------------------------------------------------------
+# no actor ids: defaults follow the scenarios' events
+
+
+@pytest.fixture(scope="module")
+def kg_run():
+    """A run whose only event names KG (not the world's first state)."""
+    data = {
+        "scenario": {
+            "name": "kg_only",
+            "world": "central_asia_2021",
+            "start": date(2022, 1, 1),
+            "step": "1d",
+            "steps": 20,
+        },
+        "events": [
+            {
+                "id": "kg_unrest",
+                "kind": "unrest",
+                "date": date(2022, 1, 5),
+                "state": "KG",
+                "intensity": 0.5,
+                "days": 3,
+                "source": "test",
+            }
+        ],
+    }
+    return isim.simulate(scenario_from_dict(data), replicates=4, rng=1)
+
+
+def test_fan_chart_without_an_actor_draws_the_first_focus_state(kg_run, run, world):
+    assert world.state_ids[0] != "KG" and kg_run.focus_states() == ["KG"]
+    ax = plots.fan_chart(kg_run, "balance")
+    assert ax.get_ylabel() == "balance KG (RU \u2212 CN)"
+    k = world.state_ids.index("KG")
+    np.testing.assert_allclose(
+        line(ax, "kg_only").get_ydata(), median(kg_run.data["balance"][:, :, k].astype(float))
+    )
+    fig = plots.fan_panels(kg_run)
+    assert "balance KG" in fig.get_suptitle()
+    # the baseline's events name KZ only
+    assert plots.fan_chart(run).get_ylabel() == "balance KZ (RU \u2212 CN)"
+
+
+def plots_sources() -> dict[str, str]:
+    files = sorted(PLOTS.glob("*.py"))
+    assert {"__init__.py", "style.py", "data.py", "network.py", "figure_set.py"} <= {
+        f.name for f in files
+    }
+    return {f.name: f.read_text() for f in files}
+
+
+def code_only(text: str) -> str:
+    """Source without docstrings and comments (string literals in code are kept)."""
+    import ast
+    import io
+    import tokenize
+
+    tree = ast.parse(text)
+    docs = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                docs.add(body[0].lineno)
+    out = []
+    for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+        if tok.type == tokenize.COMMENT:
+            continue
+        if tok.type == tokenize.STRING and tok.start[0] in docs:
+            continue
+        out.append(tok.string)
+    return " ".join(out)
+
+
+def test_plots_hold_no_actor_ids_manifest_reads_or_duck_typing():
+    for name, text in plots_sources().items():
+        assert not re.search(r"[\"'](KZ|RU|CN)[\"']", text), name
+        assert "manifest" not in code_only(text), name
+        assert "hasattr" not in text, name
+        assert "POWER_COLORS" not in code_only(text).replace("EXTRA_POWER_COLORS", ""), name
 
 
 # ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 from ._mesa import mesa
 
 if TYPE_CHECKING:
+    from ..core.kernel import Ensemble
     from .model import InfluenceModel
 
 __all__ = ["FactionAgent", "InstitutionAgent", "PowerAgent", "StateAgent"]
@@ -30,9 +31,10 @@ class _View(mesa.Agent):
         self.index = model.world.index[actor_id]
 
     @property
-    def ens(self):
+    def ens(self) -> Ensemble:
         """The model's ensemble (R = 1)."""
-        return self.model.ensemble  # type: ignore[attr-defined]
+        ensemble: Ensemble = self.model.ensemble
+        return ensemble
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.actor_id!r})"

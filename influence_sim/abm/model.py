@@ -18,7 +18,7 @@ from ..core.kernel import InfluenceSystem
 from ..core.measures import MEASURES, RECORDED
 from ..core.runner import Runner
 from ..core.scenario import Scenario, load_scenario
-from ..seeds import SeedLike, root_seed
+from ..seeds import SeedLike, copy_seed, root_seed
 from ._mesa import mesa
 from .agents import FactionAgent, InstitutionAgent, PowerAgent, StateAgent
 
@@ -55,7 +55,7 @@ class InfluenceModel(mesa.Model):
         self, scenario: Scenario | str | Path, *, rng: SeedLike = None, replicate: int = 0
     ) -> None:
         root = root_seed(rng)
-        super().__init__(rng=np.random.SeedSequence(root.entropy, spawn_key=root.spawn_key))
+        super().__init__(rng=copy_seed(root))
         self.spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.world = self.spec.world
         self.seed_sequence = root

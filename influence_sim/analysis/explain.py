@@ -75,7 +75,7 @@ def explain(
     contributions : pandas.DataFrame
         Per event: kind, date, firing rate, note, mean contribution with its bootstrap CI,
         share positive, effect size; sorted by absolute contribution. Events scheduled after
-        ``at`` follow, with the note "after the date" and no contribution. The rows
+        ``at`` follow, with the note "on or after the date" and no contribution. The rows
         ``(all events)`` and ``(sum of contributions)`` give the total change from step 0 and
         the additive part.
     partial : pandas.DataFrame
@@ -158,7 +158,7 @@ def explain(
             "kind": [e.kind for e in later],
             "date": [e.date.isoformat() for e in later],
             "fired": np.nan,
-            "note": "after the date",
+            "note": "on or after the date",
         }
     )
     parts = [body, after, st.iloc[-2:]] if len(later) else [body, st.iloc[-2:]]

@@ -29,6 +29,7 @@ from ..core.measures import RECORDED
 from ..core.scenario import Scenario, load_scenario
 from ..errors import ExperimentError, InputError, Where, one_of, suggest
 from ..params import parameters
+from ..seeds import design_seed
 
 __all__ = ["Experiment", "Output", "Task", "load_experiment", "with_params"]
 
@@ -406,7 +407,7 @@ def _design(raw: Any, path: Path, seed: int) -> tuple[dict[str, Any], list[dict[
         highs.append(float(rng_["high"]))
     from scipy.stats import qmc
 
-    gen = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2**32 - 1,)))
+    gen = np.random.default_rng(design_seed(seed))
     unit = qmc.LatinHypercube(d=len(names), rng=gen).random(n_points)
     vals = (
         qmc.scale(unit, lows, highs)
