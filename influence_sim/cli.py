@@ -7,6 +7,7 @@ traceback), 1 on an internal error.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -196,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--power", default=None, help="power, for alignment")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+    p = sub.add_parser(
+        "verify",
+        help="check a results store: manifest, design and every chunk's checksum "
+        "(exit 0 only when all is well)",
+    )
+    p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
+
     sub.add_parser("params", help="list the documented parameters with defaults and ranges")
     return parser
 
@@ -298,6 +306,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _report(args)
         case "params":
             return _params()
+        case "verify":
+            return _verify(args.results)
     raise AssertionError(args.command)  # pragma: no cover
 
 
@@ -318,9 +328,11 @@ def _validate(paths: list[str]) -> int:
         # a file with [scenario] is a scenario; otherwise any world section makes it a world
         is_world = "scenario" not in top and bool(set(top) & WORLD_SECTIONS)
         if "experiment" in top:
+            from .experiment.budget import check_memory
             from .experiment.design import load_experiment
 
             e = load_experiment(path)
+            check_memory(e, os.cpu_count() or 1)
             print(
                 f"{path}: ok (experiment '{e.name}': {len(e.scenarios)} scenarios x "
                 f"{len(e.points)} point(s) x {e.replicates} replicates, {len(e.tasks())} "
@@ -357,6 +369,10 @@ def _simulate(path: str, args: argparse.Namespace, desc: str | None = None):
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.out is not None:  # refuse a folder it may not replace before hours of work
+        from .experiment.run import check_output
+
+        check_output(args.out)
     result = _simulate(args.scenario, args)
     s = result.scenario
     print(
@@ -397,6 +413,8 @@ def _batch(args: argparse.Namespace) -> int:
         resume=args.resume,
         progress=not args.quiet,
     )
+    for r in rs.repaired:
+        print(f"Repaired: chunks/{r.file} was damaged ({r.problem}); its chunk ran again")
     print(
         f"{exp.title}\n{exp.name}: {len(exp.scenarios)} scenarios x {len(exp.points)} "
         f"point(s) x {exp.replicates} replicates, seed {exp.seed}; "
@@ -582,6 +600,15 @@ def _save_figures(figures: dict, folder: Path, *, svg: bool) -> list[Path]:
                 fig.savefig(tmp, format=fmt, dpi=130)
             written.append(path)
     return written
+
+
+def _verify(path: Path) -> int:
+    from .experiment.store import verify_store
+
+    report = verify_store(path)
+    for line in report.lines():
+        print(line)
+    return 0 if report.healthy else 2
 
 
 def _params() -> int:

@@ -80,7 +80,7 @@ def test_run_refuses_to_overwrite_a_foreign_directory(tmp_path, capsys):
     (foreign / "notes.txt").write_text("precious")
     code = main(["run", str(BASELINE), "-n", "2", "--out", str(foreign), "-q"])
     assert code == 2
-    assert "not an influence-sim result directory" in capsys.readouterr().err
+    assert "holds something else, not an earlier run" in capsys.readouterr().err
     assert (foreign / "notes.txt").read_text() == "precious"
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from ..core.scenario import Scenario
+from .budget import check_memory
 from .design import Experiment, Task
 from .executors import execute
 from .store import ResultSet, Store, load_results
@@ -39,20 +41,50 @@ def run_experiment(
     scheduler : str, optional
         Address of a running Dask scheduler (``tcp://host:8786``).
     resume : bool
-        Reopen an existing store of this experiment and compute only its missing chunks.
+        Reopen an existing store of this experiment and compute only its missing chunks. Every
+        chunk marked done is first checked against its recorded size and checksum; damaged
+        ones are run again (listed in the returned `ResultSet.repaired`).
     progress : bool
         Show a progress bar (runs done, runs per second, ETA).
 
     Returns
     -------
     ResultSet
-    """
-    from tqdm import tqdm
 
+    Raises
+    ------
+    ExperimentError
+        When the chunks would need more memory than the budget (`check_memory`); nothing is
+        written.
+    StoreError
+        When ``out`` cannot be used: not a folder, not writable, holding something else or
+        another experiment, or locked by another batch.
+
+    The batch holds the store's lock (`influence_sim.experiment.integrity.StoreLock`) while it
+    runs.
+    """
     if executor not in ("process", "dask"):
         raise ValueError(f"unknown executor {executor!r}; use 'process' or 'dask'")
     workers = workers or os.cpu_count() or 1
+    check_memory(exp, workers)
     store = Store.open(out, exp, resume=resume)
+    try:
+        return _run(exp, store, out, executor, workers, scheduler, progress)
+    finally:
+        store.close()
+
+
+def _run(
+    exp: Experiment,
+    store: Store,
+    out: str | Path,
+    executor: str,
+    workers: int,
+    scheduler: str | None,
+    progress: bool,
+) -> ResultSet:
+    from tqdm import tqdm
+
     tasks = store.pending(exp)
     cache: dict[tuple[int, int], Scenario] = {}
 
@@ -75,4 +107,4 @@ def run_experiment(
         for result in execute(jobs, executor=executor, workers=workers, scheduler=scheduler):
             store.record(result)
             bar.update(result.task.end - result.task.start)
-    return load_results(out)
+    return replace(load_results(out), repaired=tuple(store.repaired))

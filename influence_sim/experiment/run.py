@@ -22,8 +22,9 @@ from ..core.measures import MEASURES
 from ..core.runner import STATUS, EventPlan, run_ensemble
 from ..core.scenario import Scenario
 from ..core.world import World
-from ..errors import StoreError
+from ..errors import ArgumentError, StoreError
 from ..seeds import SeedLike, root_seed
+from .budget import ENV, format_bytes, memory_budget, run_bytes
 from .source import ScenarioRecord, named_states
 
 __all__ = ["Result", "RunFiles", "load_run", "simulate"]
@@ -221,7 +222,11 @@ class Result:
         schema = self.table(measure, slice(0, 1)).schema
         # statistics only where readers filter (replicate, step, date): ~20% faster writes
         with pq.ParquetWriter(
-            path, schema, compression="zstd", write_statistics=["replicate", "step", "date"]
+            path,
+            schema,
+            compression="zstd",
+            write_statistics=["replicate", "step", "date"],
+            write_page_checksum=True,
         ) as writer:
             for start in range(0, len(self.steps), block):
                 writer.write_table(self.table(measure, slice(start, start + block)))
@@ -346,7 +351,8 @@ class Result:
         """Provenance: versions, seed, scenario hash and resolved parameters."""
         s = self.scenario
         return {
-            "kind": "influence-sim run",
+            "kind": RUN_KIND,
+            "format": RUN_FORMAT,
             "versions": versions(),
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "seed": {"entropy": str(self.seed.entropy), "spawn_key": list(self.seed.spawn_key)},
@@ -366,18 +372,18 @@ class Result:
 
         The files are written into a temporary sibling directory that then replaces ``out``,
         so a crash never leaves a half-written result set. An existing ``out`` is replaced
-        only if it holds an earlier influence-sim run (a manifest.json) or is empty.
+        only when it is empty or holds an earlier run and nothing else (its manifest says
+        ``kind = "influence-sim run"``, and it holds only the files a run writes). Anything
+        else (an experiment store, a foreign folder) is refused with `StoreError` and left
+        untouched.
         """
         out = Path(out)
-        if out.exists() and (
-            not out.is_dir() or (any(out.iterdir()) and not (out / "manifest.json").exists())
-        ):
-            raise StoreError(
-                "exists and is not an influence-sim result directory; choose another output folder",
-                path=out,
-            )
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        check_output(out)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        except OSError as exc:
+            raise StoreError(f"cannot write here: {exc.strerror}", path=out) from None
         try:
             ts = tmp / "timeseries"
             ts.mkdir()
@@ -393,10 +399,57 @@ class Result:
                 shutil.rmtree(old)
             else:
                 tmp.rename(out)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise StoreError(f"cannot write the run: {exc.strerror or exc}", path=out) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return out
+
+
+#: What a run's output folder holds; `Result.write` replaces nothing else.
+RUN_KIND = "influence-sim run"
+RUN_FORMAT = 1
+RUN_ENTRIES = frozenset({"manifest.json", "timeseries", "summary.csv", "events.csv"})
+
+
+def _run_manifest(path: Path) -> dict[str, Any] | None:
+    """The manifest of a run folder, or None when it is not one (missing, damaged, other)."""
+    try:
+        manifest = json.loads((path / "manifest.json").read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("kind") != RUN_KIND:
+        return None
+    if manifest.get("format", RUN_FORMAT) != RUN_FORMAT:
+        return None
+    return manifest
+
+
+def check_output(out: Path) -> None:
+    """Refuse (`StoreError`) an output folder that holds anything but an earlier run."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise StoreError("exists and is not a folder; choose another output folder", path=out)
+    entries = sorted(p.name for p in out.iterdir())
+    if not entries:
+        return
+    if "manifest.json" not in entries or _run_manifest(out) is None:
+        kind = "an experiment store" if (out / "chunks").is_dir() else "something else"
+        raise StoreError(
+            f"holds {kind}, not an earlier run; it was left untouched; choose another "
+            "output folder",
+            path=out,
+        )
+    extra = [e for e in entries if e not in RUN_ENTRIES]
+    if extra:
+        raise StoreError(
+            f"holds an earlier run and also '{extra[0]}', which a run does not write; it was "
+            "left untouched; choose another output folder",
+            path=out,
+        )
 
 
 @dataclass
@@ -412,8 +465,13 @@ class RunFiles:
 def load_run(path: str | Path) -> RunFiles:
     """Read a directory written by `Result.write` (or ``influence-sim run --out``)."""
     path = Path(path)
-    manifest = json.loads((path / "manifest.json").read_text())
-    ts = pq.read_table(path / "timeseries").to_pandas()
+    manifest = _run_manifest(path)
+    if manifest is None:
+        raise StoreError("not a run folder (no readable manifest.json of a run)", path=path)
+    try:
+        ts = pq.read_table(path / "timeseries", page_checksum_verification=True).to_pandas()
+    except (OSError, pa.ArrowException) as exc:
+        raise StoreError(f"timeseries/ cannot be read: {str(exc)[:160]}", path=path) from None
     return RunFiles(
         manifest=manifest,
         timeseries=ts,
@@ -430,7 +488,8 @@ def simulate(
     every: int = 1,
     factions: bool = False,
     progress: str | None = None,
-):
+    check_memory: bool = True,
+) -> Result:
     """Run replicates of a scenario as one vectorised ensemble.
 
     Parameters
@@ -448,6 +507,10 @@ def simulate(
         Also record every faction's scores (measure ``score``).
     progress : str, optional
         Show a progress bar over steps with this label (None: no bar).
+    check_memory : bool
+        Refuse (`ArgumentError` on ``replicates``) a run whose estimated memory exceeds the
+        budget (`influence_sim.experiment.budget`), before allocating anything. A batch
+        checks its chunks once, up front, and runs them without this check.
 
     Returns
     -------
@@ -463,6 +526,19 @@ def simulate(
         raise ValueError("replicates must be a positive count or non-empty non-negative ids")
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise ValueError(f"every must be a positive whole number, got {every!r}")
+    if check_memory:
+        need, budget = (
+            run_bytes(scenario, len(ids), every=every, factions=factions),
+            memory_budget(),
+        )
+        if need > budget:
+            raise ArgumentError(
+                f"{len(ids):,} replicates of '{scenario.name}' need about {format_bytes(need)} "
+                f"of memory, more than the budget of {format_bytes(budget)}; run fewer "
+                f"replicates, record less often (every), or run them as an experiment in "
+                f"chunks (budget: {ENV})",
+                argument="replicates",
+            )
     root = root_seed(rng)
     data, steps, plans, _ = run_ensemble(
         scenario, ids, root, every=every, factions=factions, progress=progress

@@ -16,10 +16,11 @@ consistent store, and ``--resume`` computes exactly the chunks that are not done
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -36,24 +37,40 @@ from ..core.world import World
 from ..errors import StoreError
 from .design import Experiment, Task
 from .executors import ChunkResult
+from .integrity import (
+    FILES,
+    FORMAT,
+    KIND,
+    ChunkFile,
+    StoreLock,
+    file_digest,
+    read_manifest,
+    seal_manifest,
+)
 from .source import ScenarioRecord, named_states
 
-__all__ = ["ResultSet", "Store", "load_results"]
-
-KIND = "influence-sim experiment"
-FORMAT = 1
-FILES = ("ts", "summary", "events")
+__all__ = ["Repair", "ResultSet", "Store", "VerifyReport", "load_results", "verify_store"]
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class Store:
-    """A store directory opened for writing by one batch."""
+@dataclass(frozen=True)
+class Repair:
+    """A chunk that a resume found damaged and ran again."""
 
-    def __init__(self, path: Path, manifest: dict[str, Any]) -> None:
-        self.path, self.manifest = path, manifest
+    chunk: str
+    file: str
+    problem: str
+
+
+class Store:
+    """A store directory opened for writing by one batch, which holds its lock until `close`."""
+
+    def __init__(self, path: Path, manifest: dict[str, Any], lock: StoreLock) -> None:
+        self.path, self.manifest, self.lock = path, manifest, lock
+        self.repaired: list[Repair] = []
 
     @property
     def chunks_dir(self) -> Path:
@@ -64,54 +81,60 @@ class Store:
     def open(cls, path: str | Path, exp: Experiment, *, resume: bool) -> Store:
         """Create a store for ``exp`` at ``path``, or reopen it to resume.
 
-        Refuses (StoreError) a directory that holds anything else, another experiment's
-        results, or this experiment's results without ``resume``.
+        Refuses (`StoreError`) a path that is not a directory or cannot be written, a
+        directory that holds anything else, another experiment's results, this experiment's
+        results without ``resume``, and a store another batch is writing. On resume, every
+        chunk the manifest marks done is checked against its recorded size and checksum; a
+        missing, truncated or corrupt one is marked pending again (`Store.repaired`), so the
+        batch runs it again.
         """
         path = Path(path)
-        mpath = path / "manifest.json"
         if path.exists() and not path.is_dir():
-            raise StoreError("exists and is not a directory", path=path)
-        if mpath.exists():
-            manifest = json.loads(mpath.read_text())
-            if manifest.get("kind") != KIND:
-                raise StoreError(
-                    "holds something other than experiment results "
-                    f"({manifest.get('kind')!r}); choose another output folder",
-                    path=path,
-                )
-            if manifest["experiment"]["sha256"] != exp.sha256:
-                raise StoreError(
-                    f"holds the results of another experiment ('{manifest['experiment']['name']}'"
-                    f", hash {manifest['experiment']['sha256'][:12]}; this one is "
-                    f"{exp.sha256[:12]}); choose another output folder",
-                    path=path,
-                )
-            done = sum(c["status"] == "done" for c in manifest["chunks"].values())
-            if not resume:
-                raise StoreError(
-                    f"already holds this experiment's results ({done} of "
-                    f"{len(manifest['chunks'])} chunks done); resume to complete it, "
-                    "or choose another output folder",
-                    path=path,
-                    remedy="resume",
-                )
-            store = cls(path, manifest)
-            store._clean_temporaries()
-            return store
-        if path.exists() and any(path.iterdir()):
             raise StoreError(
-                "exists, is not empty and holds no manifest.json; choose another output folder",
-                path=path,
+                "exists and is not a directory; choose another output folder", path=path
             )
-        path.mkdir(parents=True, exist_ok=True)
-        (path / "chunks").mkdir(exist_ok=True)
-        store = cls(path, _new_manifest(exp))
-        store.save()
-        return store
+        fresh = not (path / "manifest.json").exists()
+        if fresh and path.is_dir():
+            foreign = sorted(p.name for p in path.iterdir() if p.name != ".lock")
+            if foreign:
+                raise StoreError(
+                    f"exists, is not empty (it holds '{foreign[0]}') and holds no "
+                    "manifest.json; choose another output folder",
+                    path=path,
+                )
+        if not fresh:  # check what the folder holds before writing anything into it
+            _check_reopen(path, read_manifest(path), exp, resume=resume)
+        _make_dir(path)
+        lock = StoreLock(path).acquire()
+        try:
+            if fresh:
+                if (path / "manifest.json").exists():
+                    raise StoreError(
+                        "another batch created a store here meanwhile; resume it instead",
+                        path=path,
+                        remedy="resume",
+                    )
+                _make_dir(path / "chunks")
+                store = cls(path, _new_manifest(exp), lock)
+                store.save()
+                return store
+            manifest = read_manifest(path)  # again, now that this process holds the lock
+            _check_reopen(path, manifest, exp, resume=resume)
+            store = cls(path, manifest, lock)
+            store._clean_temporaries()
+            store._repair()
+            return store
+        except BaseException:
+            lock.release()
+            raise
+
+    def close(self) -> None:
+        """Release the store's lock."""
+        self.lock.release()
 
     def _clean_temporaries(self) -> None:
         """Remove temporary files left by a killed batch, and files of unrecorded chunks."""
-        self.chunks_dir.mkdir(exist_ok=True)
+        _make_dir(self.chunks_dir)
         for p in self.chunks_dir.iterdir():
             cid = p.name.split(".", 1)[0]
             if (
@@ -120,35 +143,104 @@ class Store:
             ):
                 p.unlink()
 
+    def _repair(self) -> None:
+        """Mark every done chunk whose files do not match the manifest pending again."""
+        for cid, entry in self.manifest["chunks"].items():
+            if entry.get("status") != "done":
+                continue
+            for kind in FILES:
+                cf = ChunkFile(self.path, cid, kind, entry.get("files", {}).get(kind))
+                problem = cf.problem()
+                if problem is not None:
+                    self.repaired.append(Repair(cid, cf.path.name, problem))
+                    entry.update(status="pending")
+                    for k in FILES:
+                        ChunkFile(self.path, cid, k, None).path.unlink(missing_ok=True)
+                    break
+        if self.repaired:
+            self.manifest.setdefault("repairs", []).extend(
+                {"chunk": r.chunk, "file": r.file, "problem": r.problem, "found": _now()}
+                for r in self.repaired
+            )
+            self.save()
+
     def pending(self, exp: Experiment) -> list[Task]:
         """Tasks whose chunks are not done."""
         status = self.manifest["chunks"]
         return [t for t in exp.tasks() if status.get(t.id, {}).get("status") != "done"]
 
     def record(self, result: ChunkResult) -> None:
-        """Write one chunk's files, then mark it done (crash-safe in that order)."""
+        """Write one chunk's files, then mark it done with their checksums (in that order)."""
         cid = result.task.id
-        with atomic_file(self.chunks_dir / f"{cid}.ts.parquet") as tmp:
-            pq.write_table(
-                result.timeseries,
-                tmp,
-                compression="zstd",
-                write_statistics=["replicate", "step"],
-            )
-        with atomic_file(self.chunks_dir / f"{cid}.summary.parquet") as tmp:
-            result.summary.to_parquet(tmp, index=False)
-        with atomic_file(self.chunks_dir / f"{cid}.events.parquet") as tmp:
-            result.events.to_parquet(tmp, index=False)
+        tables = {
+            "ts": (result.timeseries, ["replicate", "step"]),
+            "summary": (pa.Table.from_pandas(result.summary, preserve_index=False), True),
+            "events": (pa.Table.from_pandas(result.events, preserve_index=False), True),
+        }
+        files = {}
+        for kind, (table, stats) in tables.items():
+            with atomic_file(self.chunks_dir / f"{cid}.{kind}.parquet") as tmp:
+                pq.write_table(
+                    table,
+                    tmp,
+                    compression="zstd",
+                    write_statistics=stats,
+                    write_page_checksum=True,
+                )
+                size, digest = file_digest(tmp)
+            files[kind] = {"bytes": size, "sha256": digest}
         _fault("chunk-files")
         entry = self.manifest["chunks"][cid]
-        entry.update(status="done", rows=result.timeseries.num_rows, finished=_now())
+        entry.update(status="done", rows=result.timeseries.num_rows, finished=_now(), files=files)
         self.manifest["updated"] = _now()
         self.save()
 
     def save(self) -> None:
-        """Replace manifest.json atomically."""
-        with atomic_file(self.path / "manifest.json") as tmp:
-            tmp.write_text(json.dumps(self.manifest, indent=1, default=str) + "\n")
+        """Replace manifest.json atomically, sealed with its own checksum."""
+        text = json.dumps(seal_manifest(self.manifest), indent=1, default=str) + "\n"
+        try:
+            with atomic_file(self.path / "manifest.json") as tmp:
+                tmp.write_text(text)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot write manifest.json: {exc.strerror}", path=self.path
+            ) from None
+
+
+def _make_dir(path: Path) -> None:
+    """Create a folder (and its parents), or say in one line why it cannot be created."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create this folder: {exc.strerror}", path=path) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise StoreError("cannot write into this folder: permission denied", path=path)
+
+
+def _check_reopen(path: Path, manifest: dict[str, Any], exp: Experiment, *, resume: bool) -> None:
+    """Refuse to reopen a store of another kind, of another experiment, or without resume."""
+    if manifest.get("kind") != KIND:
+        raise StoreError(
+            "holds something other than experiment results "
+            f"({manifest.get('kind')!r}); choose another output folder",
+            path=path,
+        )
+    if manifest["experiment"]["sha256"] != exp.sha256:
+        raise StoreError(
+            f"holds the results of another experiment ('{manifest['experiment']['name']}'"
+            f", hash {manifest['experiment']['sha256'][:12]}; this one is "
+            f"{exp.sha256[:12]}); choose another output folder",
+            path=path,
+        )
+    if not resume:
+        done = sum(c["status"] == "done" for c in manifest["chunks"].values())
+        raise StoreError(
+            f"already holds this experiment's results ({done} of "
+            f"{len(manifest['chunks'])} chunks done); resume to complete it, "
+            "or choose another output folder",
+            path=path,
+            remedy="resume",
+        )
 
 
 _FAULT_COUNT: dict[str, int] = {}
@@ -223,6 +315,9 @@ class ResultSet:
 
     path: Path
     manifest: dict[str, Any]
+    #: Chunks that the `run_experiment` call which returned this found damaged and re-ran.
+    repaired: tuple[Repair, ...] = ()
+    _verified: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
 
     # ---- what the manifest says (the only reader of its keys) ----------------------------
     @property
@@ -369,12 +464,38 @@ class ResultSet:
     def _file(self, cid: str, kind: str) -> Path:
         return self.path / "chunks" / f"{cid}.{kind}.parquet"
 
+    def _checked(self, cid: str, kind: str) -> Path:
+        """The chunk file, checked against the manifest once per reader (`StoreError`)."""
+        key = (cid, kind)
+        if key not in self._verified:
+            entry = self.manifest["chunks"][cid]
+            ChunkFile(self.path, cid, kind, entry.get("files", {}).get(kind)).verify()
+            self._verified.add(key)
+        return self._file(cid, kind)
+
+    def _table(self, cid: str, kind: str, columns: list[str] | None = None) -> pa.Table:
+        """One chunk file as an Arrow table, its file and its page checksums verified."""
+        path = self._checked(cid, kind)
+        try:
+            return pq.read_table(path, columns=columns, page_checksum_verification=True)
+        except (OSError, pa.ArrowException) as exc:
+            raise StoreError(
+                f"chunk file chunks/{path.name} cannot be read: {str(exc)[:160]}. "
+                "`influence-sim verify` lists all damage; resuming the batch re-runs "
+                "damaged chunks",
+                path=self.path,
+            ) from None
+
     def columns(self, measure: str | None = None) -> list[str]:
         """Series columns of the stored time series (``measure/actor[/power]``)."""
         chunks = self._chunks()
         if not chunks:
             return []
-        names = pq.read_schema(self._file(chunks[0][0], "ts")).names[2:]
+        path = self._checked(chunks[0][0], "ts")
+        try:
+            names = pq.read_schema(path).names[2:]
+        except (OSError, pa.ArrowException):
+            names = self._table(chunks[0][0], "ts").column_names[2:]  # raises StoreError
         return [n for n in names if measure is None or n.split("/", 1)[0] == measure]
 
     def timeseries(
@@ -399,7 +520,7 @@ class ResultSet:
         ]
         parts = []
         for cid, entry in self._chunks(scenarios, points):
-            table = pq.read_table(self._file(cid, "ts"), columns=["replicate", "step", *cols])
+            table = self._table(cid, "ts", ["replicate", "step", *cols])
             if steps is not None:
                 table = table.filter(pc.is_in(table["step"], pa.array(list(steps), pa.int32())))
             frame = table.to_pandas().melt(
@@ -449,10 +570,12 @@ class ResultSet:
         return self._concat("events", ["scenario", "point", "event", "replicate"])
 
     def _concat(self, kind: str, order: list[str]) -> pd.DataFrame:
-        files = [self._file(cid, kind) for cid, _ in self._chunks()]
-        if not files:
+        chunks = self._chunks()
+        if not chunks:
             return pd.DataFrame()
-        frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        frame = pd.concat(
+            [self._table(cid, kind).to_pandas() for cid, _ in chunks], ignore_index=True
+        )
         return frame.sort_values(order, kind="stable").reset_index(drop=True)
 
     def array(
@@ -471,7 +594,7 @@ class ResultSet:
         blocks, reps = [], []
         stp: np.ndarray | None = None
         for cid, _entry in chunks:
-            table = pq.read_table(self._file(cid, "ts"), columns=["replicate", "step", *cols])
+            table = self._table(cid, "ts", ["replicate", "step", *cols])
             rep = table["replicate"].to_numpy()
             step = table["step"].to_numpy()
             n_steps = int(np.flatnonzero(rep == rep[0]).size)
@@ -498,6 +621,9 @@ class ResultSet:
 def load_results(path: str | Path) -> ResultSet:
     """Open an experiment's results store (written by ``influence-sim batch``).
 
+    The manifest is checked (`StoreError` if it is damaged); each chunk file is checked
+    against its recorded size and SHA-256 when it is first read.
+
     Parameters
     ----------
     path : str or Path
@@ -509,12 +635,139 @@ def load_results(path: str | Path) -> ResultSet:
         With ``manifest``, ``summary`` and ``events`` frames and ``timeseries(...)``.
     """
     path = Path(path)
-    mpath = path / "manifest.json"
-    if not mpath.is_file():
-        raise StoreError("no manifest.json: not a results directory", path=path)
-    manifest = json.loads(mpath.read_text())
+    manifest = read_manifest(path)
     if manifest.get("kind") != KIND:
         raise StoreError(
             f"not an experiment results store (kind {manifest.get('kind')!r})", path=path
         )
     return ResultSet(path=path, manifest=manifest)
+
+
+# ---------------------------------------------------------------------------------------
+# verification
+
+
+@dataclass
+class VerifyReport:
+    """What `verify_store` found: the manifest's and design's problems, and every chunk's state.
+
+    ``healthy`` is True only when the manifest and design are sound and every chunk is done
+    and matches its checksum.
+    """
+
+    path: Path
+    format: int
+    chunks: int
+    ok: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    corrupt: list[tuple[str, str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        """Whether all is well."""
+        return not (self.pending or self.missing or self.corrupt or self.problems)
+
+    def lines(self) -> list[str]:
+        """A readable summary: one line of counts, then one line per problem."""
+        checks = "size and SHA-256" if self.format >= 2 else "Parquet decoding only (format 1)"
+        out = [
+            f"{self.path}: {self.chunks} chunks: {len(self.ok)} ok, {len(self.pending)} "
+            f"pending, {len(self.missing)} missing, {len(self.corrupt)} corrupt "
+            f"(checked: {checks})"
+        ]
+        out += [f"  problem: {p}" for p in self.problems]
+        out += [f"  missing: chunks/{f}" for _, f in self.missing]
+        out += [f"  corrupt: chunks/{f}: {why}" for _, f, why in self.corrupt]
+        if self.pending:
+            out.append(
+                f"  pending: {len(self.pending)} chunk(s) not yet run; resuming the batch "
+                "completes the store"
+            )
+        if self.missing or self.corrupt:
+            out.append("  resuming the batch re-runs the missing and corrupt chunks")
+        return out
+
+
+def _identity_sha256(manifest: dict[str, Any]) -> str:
+    """The experiment's identity hash, recomputed from the manifest (as `load_experiment`)."""
+    identity = {
+        "replicates": manifest["replicates"],
+        "seed": int(manifest["seed"]),
+        "chunk": manifest["chunk"],
+        "baseline": manifest["baseline"],
+        "points": [p["params"] for p in manifest["points"]],
+        "output": manifest["output"],
+        "scenarios": [{"name": s["name"], "sha256": s["sha256"]} for s in manifest["scenarios"]],
+    }
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def _design_problems(manifest: dict[str, Any]) -> list[str]:
+    """Where the manifest's chunk list or identity disagrees with its own design."""
+    try:
+        if _identity_sha256(manifest) != manifest["experiment"]["sha256"]:
+            return ["the design in the manifest does not match the experiment's hash"]
+        n_scen, n_points = len(manifest["scenarios"]), len(manifest["points"])
+        reps, chunk = int(manifest["replicates"]), int(manifest["chunk"])
+        expected = {
+            Task(k, j, a, min(a + chunk, reps)).id
+            for j in range(n_points)
+            for a in range(0, reps, chunk)
+            for k in range(n_scen)
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        return [f"the manifest lacks or garbles a design field ({exc})"]
+    listed = set(manifest["chunks"])
+    out = []
+    if expected - listed:
+        out.append(f"{len(expected - listed)} chunk(s) of the design are not in the manifest")
+    if listed - expected:
+        out.append(f"{len(listed - expected)} chunk(s) in the manifest are not in the design")
+    return out
+
+
+def verify_store(path: str | Path) -> VerifyReport:
+    """Check a whole results store: the manifest, the design and every chunk file.
+
+    Raises `StoreError` only when the manifest cannot be read at all; everything else is
+    reported.
+    """
+    path = Path(path)
+    manifest = read_manifest(path)
+    if manifest.get("kind") != KIND:
+        raise StoreError(
+            f"not an experiment results store (kind {manifest.get('kind')!r})", path=path
+        )
+    fmt = int(manifest.get("format", 1))
+    report = VerifyReport(path=path, format=fmt, chunks=len(manifest.get("chunks", {})))
+    report.problems += _design_problems(manifest)
+    for cid, entry in sorted(manifest.get("chunks", {}).items()):
+        if entry.get("status") != "done":
+            report.pending.append(cid)
+            continue
+        bad = False
+        for kind in FILES:
+            cf = ChunkFile(path, cid, kind, entry.get("files", {}).get(kind))
+            problem = cf.problem()
+            if problem is None and fmt < 2:
+                problem = _decode_problem(cf.path)
+            if problem == "missing":
+                report.missing.append((cid, cf.path.name))
+                bad = True
+            elif problem is not None:
+                report.corrupt.append((cid, cf.path.name, problem))
+                bad = True
+        if not bad:
+            report.ok.append(cid)
+    return report
+
+
+def _decode_problem(path: Path) -> str | None:
+    """For stores without checksums: whether the file decodes as Parquet."""
+    try:
+        pq.read_table(path, page_checksum_verification=True)
+    except (OSError, pa.ArrowException) as exc:
+        return f"does not decode ({str(exc)[:120]})"
+    return None
