@@ -205,6 +205,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
 
     sub.add_parser("params", help="list the documented parameters with defaults and ranges")
+
+    p = sub.add_parser(
+        "app",
+        help="start the browser app (a local Solara server) and print its address; "
+        "needs the extra: pip install 'influence-sim[app]'",
+    )
+    p.add_argument(
+        "target",
+        nargs="?",
+        default=None,
+        metavar="SCENARIO | RESULTS_DIR",
+        help="a scenario file to explore, or a results store to browse",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free port)")
+    p.add_argument(
+        "--replicates",
+        "-n",
+        type=_positive,
+        default=200,
+        help="replicates of each ensemble (default 200)",
+    )
+    p.add_argument(
+        "--seed", type=_seed, default=20220105, help="root seed of the ensembles (default 20220105)"
+    )
     return parser
 
 
@@ -308,23 +333,21 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _params()
         case "verify":
             return _verify(args.results)
+        case "app":
+            return _app(args)
     raise AssertionError(args.command)  # pragma: no cover
 
 
 def _validate(paths: list[str]) -> int:
-    import tomllib
-
+    from ._io import read_toml
     from .core.scenario import load_scenario
     from .core.world import WORLD_SECTIONS, load_world
+    from .errors import ScenarioError
 
     for raw in paths:
         path = Path(raw)
-        if not path.is_file():
-            raise _InputError(f"{path}: file not found")
-        try:
-            top = tomllib.loads(path.read_text("utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            top = {}  # the scenario loader reports the syntax error
+        # the one hardened reader (regular files only, size, nesting and syntax checked)
+        top = read_toml(path, ScenarioError)
         # a file with [scenario] is a scenario; otherwise any world section makes it a world
         is_world = "scenario" not in top and bool(set(top) & WORLD_SECTIONS)
         if "experiment" in top:
@@ -617,6 +640,76 @@ def _params() -> int:
     for p in parameters().values():
         rng = f"[{p.low:g}, {p.high:g}]" if p.numeric else " | ".join(p.choices or ())
         print(f"{p.name:24} {p.default!s:>10}  {rng:16} {p.unit}\n{'':24} {p.meaning}")
+    return 0
+
+
+def _app(args: argparse.Namespace) -> int:
+    """Serve the app (``influence_sim.app.pages``) with Solara until interrupted.
+
+    The app layer sits above this one (docs/architecture.md), so it is not imported here:
+    Solara's server loads it by module name, and reads its settings from the environment
+    (``influence_sim/app/config.py`` lists the variables).
+    """
+    import importlib.util
+    import socket
+
+    if importlib.util.find_spec("solara") is None or importlib.util.find_spec("uvicorn") is None:
+        raise _InputError(
+            "the app needs Solara, an optional extra: pip install 'influence-sim[app]'"
+        )
+    env = {"INFLUENCE_SIM_APP_REPLICATES": str(args.replicates)}
+    env["INFLUENCE_SIM_APP_SEED"] = str(args.seed)
+    urls = [("explore", "")]
+    if args.target is not None:
+        target = Path(args.target)
+        if target.is_dir():
+            from .experiment.store import load_results
+
+            load_results(target)  # a damaged or foreign folder: one line, exit 2
+            env["INFLUENCE_SIM_APP_STORE"] = str(target.resolve())
+            urls.append(("results store", "store"))
+        elif target.is_file():
+            from .core.scenario import load_scenario
+
+            load_scenario(target)  # a bad scenario: one line naming file, item and field
+            env["INFLUENCE_SIM_APP_SCENARIO"] = str(target.resolve())
+        else:
+            raise _InputError(f"{target}: no such scenario file or results store folder")
+    with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+        try:
+            sock.bind((args.host, args.port))
+        except OSError as exc:
+            raise _InputError(
+                f"cannot serve on {args.host}:{args.port} ({exc.strerror}); choose another --port"
+            ) from None
+        port = sock.getsockname()[1]
+    # Solara reads its settings when its server is imported: no telemetry; its front-end
+    # files come from the solara-assets package (the [app] extra), so nothing is fetched
+    env |= {
+        "SOLARA_APP": "influence_sim.app.pages",
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_THEME_SHOW_BANNER": "False",
+        "SERVER_NAME": args.host,
+        "SERVER_PORT": str(port),
+    }
+    os.environ.update(env)
+    import uvicorn
+
+    host = f"[{args.host}]" if ":" in args.host else args.host
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                for what, route in urls:
+                    print(f"influence-sim app ({what}): http://{host}:{port}/{route}", flush=True)
+                print("Press Ctrl-C to stop.", flush=True)
+
+    config = uvicorn.Config(
+        "solara.server.starlette:app", host=args.host, port=port, log_level="warning"
+    )
+    _Server(config).run()
     return 0
 
 

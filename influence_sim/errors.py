@@ -10,8 +10,11 @@ Two families, both caught once by the CLI (exit status 2, one line, no traceback
 - `StoreError`: a problem with an output folder or a results store (refused, unwritable,
   corrupt, locked). It names the path and what is wrong.
 
-Text from the input that reaches a message is made safe: control characters are escaped (a
-crafted file cannot rewrite the terminal) and a message is cut to `MAX_MESSAGE` characters.
+Text from the input that reaches a message is made safe: values are quoted by `excerpt` (cut
+to `MAX_EXCERPT` characters), control characters are escaped (a crafted file cannot rewrite
+the terminal) and a message is cut to `MAX_MESSAGE` characters. What an id looks like
+(`ID_PATTERN`) is defined here, once, for every loader.
+
 Library code never names a command-line flag: `ArgumentError` names the function's argument,
 and the CLI translates it to its flag.
 """
@@ -20,10 +23,16 @@ from __future__ import annotations
 
 import difflib
 import re
+import reprlib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 __all__ = [
+    "CONTROL",
+    "ID_PATTERN",
+    "ID_RULE",
+    "MAX_EXCERPT",
+    "MAX_MESSAGE",
     "ArgumentError",
     "ExperimentError",
     "Fail",
@@ -32,6 +41,8 @@ __all__ = [
     "StoreError",
     "Where",
     "WorldError",
+    "bad_id",
+    "excerpt",
     "one_of",
     "safe_text",
     "suggest",
@@ -39,7 +50,10 @@ __all__ = [
 
 #: Longest message (characters) before the middle is cut out.
 MAX_MESSAGE = 400
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+#: Control characters: C0 (but tab and newline), DEL, C1 and the Unicode line and paragraph
+#: separators. `safe_text` escapes them in messages; input files may not contain them in text.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = CONTROL
 
 
 def safe_text(text: str, limit: int = MAX_MESSAGE) -> str:
@@ -51,6 +65,51 @@ def safe_text(text: str, limit: int = MAX_MESSAGE) -> str:
         keep = limit // 2 - 10
         text = f"{text[:keep]} … ({len(text) - 2 * keep:,} characters cut) … {text[-keep:]}"
     return text
+
+
+#: Longest excerpt (characters) of an input value quoted in a message.
+MAX_EXCERPT = 60
+
+#: What an id looks like: event ids, scenario and experiment names, actor ids (powers,
+#: states, factions, institutions). Letters, digits, ``_``, ``-`` and ``.``; 1 to 64 of them.
+ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+#: `ID_PATTERN` in words, for messages and docs.
+ID_RULE = "1 to 64 letters, digits, '_', '-' or '.'"
+
+_REPR = reprlib.Repr(
+    maxlevel=3, maxdict=8, maxlist=8, maxtuple=8, maxset=8, maxstring=MAX_EXCERPT, maxlong=40
+)
+_REPR.maxother = MAX_EXCERPT
+
+
+def excerpt(value: object, limit: int = MAX_EXCERPT) -> str:
+    """A short quotation of an input value for a message: its repr, cut to about ``limit``.
+
+    A string keeps its first ``limit`` characters and ends with ``…`` when cut, so a 5 MB
+    string value gives a short message; tables and lists show their first items only.
+
+    >>> excerpt("x" * 100, 5)
+    "'xxxxx'…"
+    """
+    if isinstance(value, str):
+        return repr(value) if len(value) <= limit else f"{value[:limit]!r}…"
+    if isinstance(value, int) and value.bit_length() > 128:  # repr() fails past 4300 digits
+        return f"<an integer of about {value.bit_length() * 30103 // 100000 + 1:,} digits>"
+    text = _REPR.repr(value)
+    return text if len(text) <= 2 * limit else f"{text[: 2 * limit]}…"
+
+
+def bad_id(value: object, what: str = "an id") -> str | None:
+    """The problem with ``value`` as an id (see `ID_PATTERN`), or None when it is one.
+
+    >>> bad_id("KZ.tokayev") is None
+    True
+    >>> bad_id("my experiment", "a name")
+    "expected a name without spaces (1 to 64 letters, digits, '_', '-' or '.'), got 'my experiment'"
+    """
+    if isinstance(value, str) and ID_PATTERN.fullmatch(value):
+        return None
+    return f"expected {what} without spaces ({ID_RULE}), got {excerpt(value)}"
 
 
 def one_of(choices: Iterable[str], limit: int = 12) -> str:

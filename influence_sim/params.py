@@ -1,7 +1,15 @@
-"""The documented global parameters, read from ``data/params.toml`` (their single source)."""
+"""The documented global parameters, read from ``data/params.toml`` (their single source).
+
+``params.toml`` is package data, not user input, so it is read here with `tomllib` rather than
+through `influence_sim._io.read_toml` (the reader of input files, with its limits): it is
+written with the code and reviewed with it, it is read through `importlib.resources` (it need
+not be a file on disk), and this module sits below ``_io`` in the layers (docs/architecture.md).
+A test checks that it passes the input checks all the same (tests/test_hardening.py).
+"""
 
 from __future__ import annotations
 
+import reprlib
 import tomllib
 from dataclasses import dataclass
 from functools import cache
@@ -33,14 +41,21 @@ class Parameter:
         """Return an error text when ``value`` is not admissible, else None."""
         if self.choices is not None:
             if value not in self.choices:
-                return f"expected one of {', '.join(self.choices)}, got {value!r}"
+                return f"expected one of {', '.join(self.choices)}, got {_quote(value)}"
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"expected a number, got {value!r}"
+            return f"expected a number, got {_quote(value)}"
         assert self.low is not None and self.high is not None
         if not self.low <= value <= self.high:
             return f"value {value} out of range [{self.low}, {self.high}]"
         return None
+
+
+def _quote(value: Any, limit: int = 60) -> str:
+    """A short quotation of an input value (``errors.excerpt``; this layer cannot import it)."""
+    if isinstance(value, str):
+        return repr(value) if len(value) <= limit else f"{value[:limit]!r}…"
+    return reprlib.repr(value)
 
 
 @cache

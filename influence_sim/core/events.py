@@ -9,6 +9,7 @@ docs' field tables and the tests' event generator all read ``fields``.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..errors import Fail, one_of, suggest
+from .._io import MAX_NESTING
+from ..errors import Fail, excerpt, one_of, suggest
 from ..params import parameters
 from . import interventions
 from .measures import CONDITION_MEASURES, MEASURES
@@ -146,17 +148,30 @@ class Distribution:
         }[self.dist]()
 
 
+def finite(val: Any) -> bool:
+    """Whether ``val`` is a finite real number.
+
+    Not a bool; an int too large for a float is not finite.
+    """
+    if isinstance(val, bool) or not isinstance(val, int | float):
+        return False
+    try:
+        return math.isfinite(val)
+    except OverflowError:
+        return False
+
+
 def parse_number(val: Any, spec: Number, fail: Fail) -> Distribution:
     """Parse a constant or ``{dist = ..., ...}`` table against a field's range."""
     lo, hi = spec.lo, spec.hi
     if isinstance(val, bool):
-        raise fail(f"expected a number or a distribution table, got {val!r}")
+        raise fail(f"expected a number or a distribution table, got {excerpt(val)}")
     if isinstance(val, int | float):
-        if not (np.isfinite(val) and lo <= val <= hi):
+        if not (finite(val) and lo <= val <= hi):
             raise fail(f"value {val} out of range [{lo}, {hi}]")
         return Distribution("const", (float(val),), lo, hi)
     if not isinstance(val, dict):
-        raise fail(f"expected a number or a distribution table, got {val!r}")
+        raise fail(f"expected a number or a distribution table, got {excerpt(val)}")
     kind = val.get("dist")
     if kind is None:
         raise fail(
@@ -165,7 +180,7 @@ def parse_number(val: Any, spec: Number, fail: Fail) -> Distribution:
     if not isinstance(kind, str) or kind not in DISTRIBUTIONS:
         hint = suggest(kind, DISTRIBUTIONS)
         raise fail(
-            f"unknown distribution {kind!r}; known: {', '.join(DISTRIBUTIONS)}"
+            f"unknown distribution {excerpt(kind)}; known: {', '.join(DISTRIBUTIONS)}"
             + (f" (did you mean '{hint}'?)" if hint else "")
         )
     names = DISTRIBUTIONS[kind]
@@ -182,8 +197,8 @@ def parse_number(val: Any, spec: Number, fail: Fail) -> Distribution:
     if missing:
         raise fail(f"{kind} distribution needs {', '.join(missing)}")
     for k, v in given.items():
-        if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
-            raise fail(f"distribution parameter '{k}' must be a number, got {v!r}")
+        if not finite(v):
+            raise fail(f"distribution parameter '{k}' must be a number, got {excerpt(v)}")
     args: tuple[float, ...]
     if kind == "normal":
         args = (float(given["mean"]), float(given["sd"]))
@@ -251,18 +266,29 @@ class Condition:
     value: float = 0.0
 
     @classmethod
-    def parse(cls, raw: Any, world: World, fail: Fail) -> Condition:
-        """Validate a ``when`` table against the world; ``fail(msg)`` builds the error."""
+    def parse(cls, raw: Any, world: World, fail: Fail, *, level: int = 1) -> Condition:
+        """Validate a ``when`` table against the world; ``fail(msg)`` builds the error.
+
+        ``all``/``any`` tables nest at most `MAX_NESTING` levels (``level`` counts them; the
+        top table is level 1), so a crafted condition cannot exhaust the stack. In a file the
+        nesting limit of the whole file (`influence_sim._io.MAX_NESTING`) applies first.
+        """
         if not isinstance(raw, dict):
-            raise fail(f"expected a table, got {raw!r}")
+            raise fail(f"expected a table, got {excerpt(raw)}")
         if set(raw) & {"all", "any"}:
+            if level > MAX_NESTING:
+                raise fail(
+                    f"'all' and 'any' nested more than {MAX_NESTING} levels deep "
+                    "(the limit, MAX_NESTING)"
+                )
             if len(raw) != 1:
                 raise fail("a table with 'all' or 'any' must have that key only")
             key = next(iter(raw))
             items = raw[key]
             if not isinstance(items, list) or not items:
                 raise fail(f"'{key}' needs a non-empty list of conditions")
-            return cls(combine=key, parts=tuple(cls.parse(c, world, fail) for c in items))
+            parts = tuple(cls.parse(c, world, fail, level=level + 1) for c in items)
+            return cls(combine=key, parts=parts)
         allowed = {"measure", "actor", "power", "op", "value"}
         extra = set(raw) - allowed
         if extra:
@@ -278,7 +304,7 @@ class Condition:
         if not isinstance(measure, str) or measure not in CONDITION_MEASURES:
             hint = suggest(measure, CONDITION_MEASURES)
             raise fail(
-                f"unknown measure {measure!r}; known: {', '.join(CONDITION_MEASURES)}"
+                f"unknown measure {excerpt(measure)}; known: {', '.join(CONDITION_MEASURES)}"
                 + (f" (did you mean '{hint}'?)" if hint else "")
             )
         spec = MEASURES[measure]
@@ -288,21 +314,23 @@ class Condition:
         if actor not in ids:
             hint = suggest(actor, ids)
             raise fail(
-                f"condition on {measure} needs a {kind} actor, got {actor!r}"
+                f"condition on {measure} needs a {kind} actor, got {excerpt(actor)}"
                 + (f" (did you mean '{hint}'?)" if hint else "")
             )
         power = raw.get("power")
         if spec.per_power:
             if power not in world.power_ids:
-                raise fail(f"condition on {measure} needs a power, got {power!r}")
+                raise fail(f"condition on {measure} needs a power, got {excerpt(power)}")
         elif power is not None:
             raise fail(f"condition on {measure} takes no power")
         op = raw.get("op", ">")
         if not isinstance(op, str) or op not in OPS:
-            raise fail(f"unknown op {op!r}; use one of {' '.join(OPS)}")
+            raise fail(f"unknown op {excerpt(op)}; use one of {' '.join(OPS)}")
         val = raw.get("value")
         if isinstance(val, bool) or not isinstance(val, int | float):
-            raise fail(f"condition needs a numeric 'value', got {val!r}")
+            raise fail(f"condition needs a numeric 'value', got {excerpt(val)}")
+        if not finite(val):
+            raise fail(f"condition needs a finite 'value' (no NaN or infinity), got {excerpt(val)}")
         return cls(measure=measure, actor=actor, power=power, op=op, value=float(val))
 
     def evaluate(self, ens: Ensemble) -> np.ndarray:
@@ -678,7 +706,9 @@ class SetValue(Event):
             ids = world.kinds[kind]
             if actor not in ids:
                 raise fail(
-                    f"{name} needs a {kind} `actor`, got {actor!r}", "actor", suggest(actor, ids)
+                    f"{name} needs a {kind} `actor`, got {excerpt(actor)}",
+                    "actor",
+                    suggest(actor, ids),
                 )
         elif name in params:
             prm = params[name]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -18,8 +19,18 @@ from typing import Any
 
 import numpy as np
 
-from .._io import read_toml
-from ..errors import Fail, InputError, ScenarioError, Where, WorldError, one_of, suggest
+from .._io import check_values, path_exists, read_toml
+from ..errors import (
+    Fail,
+    InputError,
+    ScenarioError,
+    Where,
+    WorldError,
+    bad_id,
+    excerpt,
+    one_of,
+    suggest,
+)
 from ..params import parameters
 from .events import (
     COMMON_FIELDS,
@@ -172,7 +183,15 @@ def scenario_from_dict(data: Mapping[str, Any], *, path: str | Path = "<memory>"
     path : str or Path
         Name used in error messages; relative ``world`` and ``extends`` paths are resolved
         against its folder.
+
+    Raises
+    ------
+    ScenarioError
+        On any bad input, including the values every input file is checked for
+        (`influence_sim._io.check_values`: nesting, dates, non-finite numbers, control
+        characters).
     """
+    check_values(data, path, ScenarioError)
     return _build(_merge(dict(data), Path(path), ()))
 
 
@@ -223,11 +242,14 @@ def _merge(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict[str
         eid = ev.get("id")
         if not isinstance(eid, str) or not eid.strip():
             raise ScenarioError(
-                f"event without a string 'id' (got {eid!r})",
+                f"event without a string 'id' (got {excerpt(eid)})",
                 file=path,
                 item=f"event #{k + 1}",
                 field="id",
             )
+        problem = bad_id(eid, "an event id")
+        if problem:
+            raise ScenarioError(problem, file=path, item=f"event #{k + 1}", field="id")
         if eid in ids:
             raise ScenarioError(
                 "duplicate event id in this file", file=path, item=f"event '{eid}'", field="id"
@@ -252,7 +274,7 @@ def _merge(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict[str
         }
     if not isinstance(parent_ref, str):
         raise ScenarioError(
-            f"expected a path string, got {parent_ref!r}",
+            f"expected a path string, got {excerpt(parent_ref)}",
             file=path,
             item="[scenario]",
             field="extends",
@@ -260,9 +282,9 @@ def _merge(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict[str
     parent_path = (
         (path.parent / parent_ref) if not Path(parent_ref).is_absolute() else Path(parent_ref)
     )
-    if not parent_path.is_file():
+    if not path_exists(parent_path):
         folder = parent_path.parent
-        near = sorted(q.name for q in folder.glob("*.toml")) if folder.is_dir() else []
+        near = sorted(q.name for q in folder.glob("*.toml")) if os.path.isdir(folder) else []
         raise ScenarioError(
             f"extended file not found: {parent_path}",
             file=path,
@@ -283,7 +305,7 @@ def _merge(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict[str
     removes = head.get("remove", [])
     if not isinstance(removes, list) or not all(isinstance(r, str) for r in removes):
         raise ScenarioError(
-            f"expected a list of event ids, got {removes!r}",
+            f"expected a list of event ids, got {excerpt(removes)}",
             file=path,
             item="[scenario]",
             field="remove",
@@ -292,7 +314,7 @@ def _merge(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict[str
     for rid in removes:
         if rid not in known:
             raise ScenarioError(
-                f"cannot remove unknown event '{rid}'",
+                f"cannot remove unknown event {excerpt(rid)}",
                 file=path,
                 item="[scenario]",
                 field="remove",
@@ -300,7 +322,7 @@ def _merge(data: dict[str, Any], path: Path, seen: tuple[Path, ...]) -> dict[str
             )
         if rid in ids:
             raise ScenarioError(
-                f"event '{rid}' is both removed and redefined",
+                f"event {excerpt(rid)} is both removed and redefined",
                 file=path,
                 item="[scenario]",
                 field="remove",
@@ -332,27 +354,32 @@ def _build(m: dict[str, Any]) -> Scenario:
         if req not in head:
             raise fail("missing required field", req)
     name = head["name"]
-    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
-        raise fail(f"expected a name without spaces, got {name!r}", "name")
+    problem = bad_id(name, "a name")
+    if problem:
+        raise fail(problem, "name")
     start = head["start"]
     if not isinstance(start, date) or hasattr(start, "hour"):
-        raise fail(f"expected a TOML date like 2022-01-01 (no quotes), got {start!r}", "start")
+        raise fail(
+            f"expected a TOML date like 2022-01-01 (no quotes), got {excerpt(start)}", "start"
+        )
     step = head["step"]
     if not isinstance(step, str) or step not in STEPS:
         raise fail(
-            f"expected one of {', '.join(map(repr, STEPS))}, got {step!r}",
+            f"expected one of {', '.join(map(repr, STEPS))}, got {excerpt(step)}",
             "step",
             suggest(str(step), STEPS),
         )
     steps = head["steps"]
     if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 100_000:
-        raise fail(f"expected a whole number of steps in [1, 100000], got {steps!r}", "steps")
+        raise fail(
+            f"expected a whole number of steps in [1, 100000], got {excerpt(steps)}", "steps"
+        )
     world_ref = head["world"]
     if not isinstance(world_ref, str):
-        raise fail(f"expected a world name or path, got {world_ref!r}", "world")
+        raise fail(f"expected a world name or path, got {excerpt(world_ref)}", "world")
     try:
         world_path = resolve_world_path(world_ref, relative_to=Path(files["world"]).parent)
-        if not world_path.is_file():
+        if not path_exists(world_path):
             raise ScenarioError(
                 f"world file not found: {world_path}",
                 file=files["world"],
@@ -388,14 +415,16 @@ def _build(m: dict[str, Any]) -> Scenario:
                 if not isinstance(by_id.get(target), EVENT_KINDS["intervention"]):
                     ivs = [e.id for e in events if e.kind == "intervention"]
                     raise efail(
-                        f"no intervention event with id '{target}'", fld, suggest(target, ivs)
+                        f"no intervention event with id {excerpt(target)}",
+                        fld,
+                        suggest(target, ivs),
                     )
                 if by_id[target].date > ev.date:
                     raise efail(f"dated before the intervention '{target}' it ends", "date")
         ev.check(world, by_id, efail)
     for key in ("title", "description"):
         if key in head and not isinstance(head[key], str):
-            raise fail(f"expected a string, got {head[key]!r}", key)
+            raise fail(f"expected a string, got {excerpt(head[key])}", key)
     resolved_params = {k: params[k] for k in parameters()}
     scen = Scenario(
         name=name,
@@ -444,7 +473,7 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
     kind = raw.get("kind")
     if not isinstance(kind, str) or kind not in EVENT_KINDS:
         raise fail(
-            f"unknown kind {kind!r}; known: {', '.join(EVENT_KINDS)}"
+            f"unknown kind {excerpt(kind)}; known: {', '.join(EVENT_KINDS)}"
             if kind is not None
             else f"missing required field; known kinds: {', '.join(EVENT_KINDS)}",
             "kind",
@@ -464,7 +493,9 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
     if when_date is None:
         raise fail("missing required field", "date")
     if not isinstance(when_date, date) or hasattr(when_date, "hour"):
-        raise fail(f"expected a TOML date like 2022-01-05 (no quotes), got {when_date!r}", "date")
+        raise fail(
+            f"expected a TOML date like 2022-01-05 (no quotes), got {excerpt(when_date)}", "date"
+        )
     start, end = head["start"], head["start"] + timedelta(days=head["step_days"] * head["steps"])
     if not start <= when_date < end:
         raise fail(f"date {when_date} is outside the scenario's horizon [{start}, {end})", "date")
@@ -472,13 +503,13 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
     if not isinstance(source, str) or not source.strip():
         raise fail("every event needs a 'source' (a citation, or 'assumption: why')", "source")
     if "note" in raw and not isinstance(raw["note"], str):
-        raise fail(f"expected a string, got {raw['note']!r}", "note")
+        raise fail(f"expected a string, got {excerpt(raw['note'])}", "note")
     prob = raw.get("probability", 1.0)
     if isinstance(prob, bool) or not isinstance(prob, int | float) or not 0 <= prob <= 1:
-        raise fail(f"expected a probability in [0, 1], got {prob!r}", "probability")
+        raise fail(f"expected a probability in [0, 1], got {excerpt(prob)}", "probability")
     jitter = raw.get("jitter", 0)
     if isinstance(jitter, bool) or not isinstance(jitter, int) or not 0 <= jitter <= 365:
-        raise fail(f"expected a whole number of days in [0, 365], got {jitter!r}", "jitter")
+        raise fail(f"expected a whole number of days in [0, 365], got {excerpt(jitter)}", "jitter")
     when = None
     if "when" in raw:
         when = Condition.parse(raw["when"], world, lambda msg: fail(msg, "when"))
@@ -503,7 +534,7 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
         elif isinstance(spec, RefList):
             val = [] if val is None else val
             if not isinstance(val, list):
-                raise fail(f"expected a list of {spec.kind} ids, got {val!r}", fld)
+                raise fail(f"expected a list of {spec.kind} ids, got {excerpt(val)}", fld)
             refs[fld] = [
                 _ref(v, spec.kind, world, lambda msg, s=None, f=fld: fail(msg, f, s)) for v in val
             ]
@@ -516,7 +547,7 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
             for p, pv in val.items():
                 if p not in world.power_ids:
                     raise fail(
-                        f"unknown power '{p}'; {one_of(world.power_ids)}",
+                        f"unknown power {excerpt(p)}; {one_of(world.power_ids)}",
                         f"{fld}.{p}",
                         suggest(p, world.power_ids, world.aliases),
                     )
@@ -529,7 +560,7 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
                     raise fail("missing required field", fld)
                 continue
             if not isinstance(val, str):
-                raise fail(f"expected a string, got {val!r}", fld)
+                raise fail(f"expected a string, got {excerpt(val)}", fld)
     return cls(
         id=eid,
         date=when_date,
@@ -547,15 +578,16 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
 def _ref(val: Any, kind: str, world: World, fail: Fail) -> Any:
     if kind == "intervention":  # checked once all events are known
         if not isinstance(val, str):
-            raise fail(f"expected an event id, got {val!r}")
+            raise fail(f"expected an event id, got {excerpt(val)}")
         return val
     ids = list(world.channels) if kind == "channel" else list(world.kinds[kind])
     if not isinstance(val, str):
-        raise fail(f"expected a {kind} id, got {val!r}")
+        raise fail(f"expected a {kind} id, got {excerpt(val)}")
     if val not in ids:
         other = world.kind_of(val)
         extra = f" ('{val}' is a {other})" if other else ""
         raise fail(
-            f"unknown {kind} '{val}'{extra}; {one_of(ids)}", suggest(val, ids, world.aliases)
+            f"unknown {kind} {excerpt(val)}{extra}; {one_of(ids)}",
+            suggest(val, ids, world.aliases),
         )
     return ids.index(val) if kind == "channel" else world.index[val]

@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from .._io import read_toml
-from ..errors import InputError, Where, WorldError, suggest
+from .._io import parse_toml, path_exists, read_input
+from ..errors import ID_PATTERN, InputError, Where, WorldError, bad_id, excerpt, suggest
 
 __all__ = ["Faction", "Institution", "Power", "State", "World", "available_worlds", "load_world"]
 
@@ -260,10 +260,10 @@ def resolve_world_path(ref: str | Path, *, relative_to: Path | None = None) -> P
     if "/" not in ref_s and not ref_s.endswith(".toml"):
         root = resources.files("influence_sim") / "data" / "worlds"
         cand = Path(str(root / f"{ref_s}.toml"))
-        if cand.exists():
+        if path_exists(cand):
             return cand
         raise WorldError(
-            f"no shipped world named '{ref_s}'; shipped: {', '.join(available_worlds())}",
+            f"no shipped world named {excerpt(ref_s)}; shipped: {', '.join(available_worlds())}",
             suggestion=suggest(ref_s, available_worlds()),
         )
     path = Path(ref_s)
@@ -302,13 +302,21 @@ class _Reader:
             raise self.fail("missing required field", field=key)
         val = self.table[key]
         if not isinstance(val, str) or not val.strip():
-            raise self.fail(f"expected a non-empty string, got {val!r}", field=key)
+            raise self.fail(f"expected a non-empty string, got {excerpt(val)}", field=key)
+        return val
+
+    def ident(self, key: str) -> str:
+        """An id field (see `influence_sim.errors.ID_PATTERN`)."""
+        val = self.text(key)
+        problem = bad_id(val, "an id")
+        if problem:
+            raise self.fail(problem, field=key)
         return val
 
     def text_list(self, key: str) -> list[str]:
         val = self.table.get(key)
         if not isinstance(val, list) or not all(isinstance(v, str) for v in val):
-            raise self.fail(f"expected a list of strings, got {val!r}", field=key)
+            raise self.fail(f"expected a list of strings, got {excerpt(val)}", field=key)
         return val
 
     def number(
@@ -346,7 +354,7 @@ class _Reader:
         self, v: Any, key: str, *, lo: float, hi: float, lo_open: bool = False
     ) -> float:
         if isinstance(v, bool) or not isinstance(v, int | float) or not np.isfinite(v):
-            raise self.fail(f"expected a number, got {v!r}", field=key)
+            raise self.fail(f"expected a number, got {excerpt(v)}", field=key)
         if v < lo or v > hi or (lo_open and v == lo):
             left = "(" if lo_open else "["
             raise self.fail(f"value {v} out of range {left}{lo}, {hi}]", field=key)
@@ -356,7 +364,9 @@ class _Reader:
 def _item(kind: str, table: Any, k: int) -> str:
     """Name an item by its id when it has a usable one, else by its position."""
     tid = table.get("id") if isinstance(table, dict) else None
-    return f"{kind} '{tid}'" if isinstance(tid, str) and tid.strip() else f"{kind} #{k + 1}"
+    if isinstance(tid, str) and ID_PATTERN.fullmatch(tid):
+        return f"{kind} '{tid}'"
+    return f"{kind} #{k + 1}"
 
 
 def _unique(ids: list[tuple[str, str]], file: Path) -> None:
@@ -390,8 +400,9 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         range, duplicate ids, unknown fields or numbers without a source.
     """
     path = resolve_world_path(ref, relative_to=relative_to)
-    data = read_toml(path, WorldError)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    raw = read_input(path, WorldError)
+    data = parse_toml(raw, path, WorldError)
+    sha = hashlib.sha256(raw).hexdigest()
     top = _Reader(data, file=path, item="world file")
     top.check_keys(set(WORLD_SECTIONS))
     for sec in ("world", "powers", "states", "factions"):
@@ -407,7 +418,7 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         raise head.fail("channels must be a non-empty list of distinct names", field="channels")
     as_of = head.table.get("as_of")
     if as_of is not None and not isinstance(as_of, date):
-        raise head.fail(f"expected a TOML date (YYYY-MM-DD), got {as_of!r}", field="as_of")
+        raise head.fail(f"expected a TOML date (YYYY-MM-DD), got {excerpt(as_of)}", field="as_of")
 
     known = _Known(channels=list(channels))
     powers = [_read_power(r) for r in _tables(data, "powers", path)]
@@ -471,7 +482,7 @@ class _Known:
         if value not in ids:
             listed = ", ".join(ids) if len(ids) <= 12 else f"{', '.join(ids[:12])}, ..."
             raise r.fail(
-                f"unknown {kind} '{value}'; one of {listed}",
+                f"unknown {kind} {excerpt(value)}; one of {listed}",
                 field=field,
                 suggestion=suggest(value, ids, self.aliases),
             )
@@ -493,7 +504,7 @@ def _tables(data: dict[str, Any], sec: str, path: Path, label: str = "") -> list
 
 def _read_power(r: _Reader) -> Power:
     r.check_keys({"id", "name", "reputation", "position", "color"})
-    pid = r.text("id")
+    pid = r.ident("id")
     r.item = f"power '{pid}'"
     return Power(
         id=pid,
@@ -506,7 +517,7 @@ def _read_power(r: _Reader) -> Power:
 
 def _read_state(r: _Reader) -> State:
     r.check_keys({"id", "name", "population", "gdp", "corridor_km", "autonomy", "position"})
-    sid = r.text("id")
+    sid = r.ident("id")
     r.item = f"state '{sid}'"
     return State(
         id=sid,
@@ -553,7 +564,7 @@ def _read_faction(r: _Reader, known: _Known) -> Faction:
     r.check_keys(
         {"id", "name", "state", "share", "susceptibility", "legitimacy", "sensitivity", "anchor"}
     )
-    fid = r.text("id")
+    fid = r.ident("id")
     r.item = f"faction '{fid}'"
     st = _faction_state(r, fid, known)
     sens = _channel_map(r, "sensitivity", known)
@@ -594,7 +605,7 @@ def _read_institution(r: _Reader, known: _Known) -> Institution:
             "credibility",
         }
     )
-    iid = r.text("id")
+    iid = r.ident("id")
     r.item = f"institution '{iid}'"
     leader = known.check(r, r.text("leader"), "power", "leader")
     chan = known.check(r, r.text("channel"), "channel", "channel")
@@ -603,7 +614,7 @@ def _read_institution(r: _Reader, known: _Known) -> Institution:
     for m in members:
         if m not in state_ids and m not in power_ids:
             raise r.fail(
-                f"unknown member '{m}' (members must be powers or states of this world; "
+                f"unknown member {excerpt(m)} (members must be powers or states of this world; "
                 "list others under other_members)",
                 field="members",
                 suggestion=suggest(m, state_ids + power_ids, known.aliases),
@@ -668,7 +679,7 @@ def _color(r: _Reader) -> str | None:
         return None
     val = r.table["color"]
     if not isinstance(val, str) or not _HEX_COLOR.fullmatch(val):
-        raise r.fail(f'expected a colour like "#D55E00", got {val!r}', field="color")
+        raise r.fail(f'expected a colour like "#D55E00", got {excerpt(val)}', field="color")
     return val
 
 

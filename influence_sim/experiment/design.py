@@ -17,6 +17,8 @@ import glob
 import hashlib
 import itertools
 import json
+import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,14 +26,29 @@ from typing import Any
 
 import numpy as np
 
-from .._io import read_toml
+from .._io import parse_toml, path_exists, read_input
 from ..core.measures import RECORDED
 from ..core.scenario import Scenario, load_scenario
-from ..errors import ExperimentError, InputError, Where, one_of, suggest
+from ..errors import ExperimentError, InputError, Where, bad_id, excerpt, one_of, suggest
 from ..params import parameters
 from ..seeds import design_seed
 
-__all__ = ["Experiment", "Output", "Task", "load_experiment", "with_params"]
+__all__ = [
+    "MAX_POINTS",
+    "MAX_TASKS",
+    "Experiment",
+    "Output",
+    "Task",
+    "load_experiment",
+    "with_params",
+]
+
+#: Most design points of an experiment (a grid's product of value counts, or an lhs's
+#: ``points``). The grid's count is computed from the lengths of its value lists, so a huge
+#: grid is refused without being built.
+MAX_POINTS = 100_000
+#: Most tasks (chunks) of an experiment: scenarios x points x ceil(replicates / chunk).
+MAX_TASKS = 100_000
 
 EXPERIMENT_KEYS = {
     "name",
@@ -193,7 +210,8 @@ def load_experiment(path: str | Path) -> Experiment:
         On bad input (and on any error in the scenarios it names).
     """
     path = Path(path)
-    data = read_toml(path, ExperimentError)
+    raw = read_input(path, ExperimentError)
+    data = parse_toml(raw, path, ExperimentError)
     sections = {"experiment", "design", "output", "compare"}
     for key in data:
         if key not in sections:
@@ -212,22 +230,27 @@ def load_experiment(path: str | Path) -> Experiment:
         if req not in head:
             raise _fail(path, "[experiment]", req, "missing required field")
     name = head["name"]
-    if not isinstance(name, str) or not name.strip() or any(c.isspace() for c in name):
-        raise _fail(path, "[experiment]", "name", f"expected a name without spaces, got {name!r}")
+    problem = bad_id(name, "a name")
+    if problem:
+        raise _fail(path, "[experiment]", "name", problem)
+    name = str(name)
     replicates = _whole(head["replicates"], 1, 10_000_000, path, "[experiment]", "replicates")
     seed = _whole(head["seed"], 0, 2**63 - 1, path, "[experiment]", "seed")
     chunk = _whole(head.get("chunk", 100), 1, 100_000, path, "[experiment]", "chunk")
     for key in ("title", "description"):
         if key in head and not isinstance(head[key], str):
-            raise _fail(path, "[experiment]", key, f"expected a string, got {head[key]!r}")
+            raise _fail(path, "[experiment]", key, f"expected a string, got {excerpt(head[key])}")
 
     base_ref = head["baseline"]
     if not isinstance(base_ref, str):
-        raise _fail(path, "[experiment]", "baseline", f"expected a path, got {base_ref!r}")
+        raise _fail(path, "[experiment]", "baseline", f"expected a path, got {excerpt(base_ref)}")
     refs = head.get("scenarios", [])
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
         raise _fail(
-            path, "[experiment]", "scenarios", f"expected a list of paths or globs, got {refs!r}"
+            path,
+            "[experiment]",
+            "scenarios",
+            f"expected a list of paths or globs, got {excerpt(refs)}",
         )
     files = [_one_path(path, base_ref, "baseline")]
     for ref in refs:
@@ -258,8 +281,23 @@ def load_experiment(path: str | Path) -> Experiment:
                 f"scenario '{s.name}' has a different calendar (start, step, steps) "
                 f"from the baseline '{base.name}'; paired comparison needs the same",
             )
+        if s.world.sha256 != base.world.sha256:
+            if s.world.name != base.world.name:
+                what = f"runs on world '{s.world.name}', the baseline '{base.name}' on "
+                what += f"'{base.world.name}'"
+            else:
+                what = f"runs on another version of world '{s.world.name}' ({s.world.path}) "
+                what += f"than the baseline '{base.name}' ({base.world.path})"
+            raise _fail(
+                path,
+                "[experiment]",
+                "scenarios",
+                f"scenario '{s.name}' {what}; they cannot be paired: a paired effect is the "
+                "difference between runs of the same actors, ties and random numbers",
+            )
 
     design, points = _design(data.get("design"), path, seed)
+    _check_tasks(path, len(scenarios), len(points), replicates, chunk)
     output = _output(data.get("output", {}), path)
     thresholds, at = _compare_section(data.get("compare", {}), path, base, output.every)
     exp = Experiment(
@@ -277,10 +315,25 @@ def load_experiment(path: str | Path) -> Experiment:
         output=output,
         thresholds=tuple(thresholds),
         at=tuple(at),
-        text=path.read_text("utf-8"),
+        text=raw.decode("utf-8"),
     )
     digest = hashlib.sha256(json.dumps(exp.identity(), sort_keys=True).encode()).hexdigest()
     return replace(exp, sha256=digest)
+
+
+def _check_tasks(path: Path, scenarios: int, points: int, replicates: int, chunk: int) -> None:
+    """Refuse an experiment of more than `MAX_TASKS` chunks, before any is built."""
+    chunks = -(-replicates // chunk)
+    tasks = scenarios * points * chunks
+    if tasks > MAX_TASKS:
+        raise _fail(
+            path,
+            "[experiment]",
+            "chunk",
+            f"{scenarios} scenario(s) x {points:,} point(s) x {chunks:,} chunk(s) of {chunk:,} "
+            f"replicates = {tasks:,} tasks, more than the limit of {MAX_TASKS:,} (MAX_TASKS); "
+            "use a larger chunk, fewer replicates, fewer design points or fewer scenarios",
+        )
 
 
 def _keys(table: dict, allowed: set[str], path: Path, item: str) -> None:
@@ -297,14 +350,14 @@ def _keys(table: dict, allowed: set[str], path: Path, item: str) -> None:
 
 def _whole(val: Any, lo: int, hi: int, path: Path, item: str, fld: str) -> int:
     if isinstance(val, bool) or not isinstance(val, int) or not lo <= val <= hi:
-        raise _fail(path, item, fld, f"expected a whole number in [{lo}, {hi}], got {val!r}")
+        raise _fail(path, item, fld, f"expected a whole number in [{lo}, {hi}], got {excerpt(val)}")
     return val
 
 
 def _one_path(path: Path, ref: str, fld: str) -> Path:
     p = Path(ref) if Path(ref).is_absolute() else path.parent / ref
-    if not p.is_file():
-        near = sorted(q.name for q in p.parent.glob("*.toml")) if p.parent.is_dir() else []
+    if not path_exists(p):  # anything else there is refused by the scenario loader
+        near = sorted(q.name for q in p.parent.glob("*.toml")) if os.path.isdir(p.parent) else []
         raise _fail(
             path, "[experiment]", fld, f"scenario file not found: {p}", suggest(p.name, near)
         )
@@ -317,7 +370,7 @@ def _glob(path: Path, ref: str) -> list[Path]:
         return [_one_path(path, ref, "scenarios")]
     hits = sorted(Path(p) for p in glob.glob(pattern) if p.endswith(".toml"))
     if not hits:
-        raise _fail(path, "[experiment]", "scenarios", f"no scenario files match '{ref}'")
+        raise _fail(path, "[experiment]", "scenarios", f"no scenario files match {excerpt(ref)}")
     return hits
 
 
@@ -333,7 +386,7 @@ def _design(raw: Any, path: Path, seed: int) -> tuple[dict[str, Any], list[dict[
             path,
             "[design]",
             "kind",
-            f"expected 'grid' or 'lhs', got {kind!r}",
+            f"expected 'grid' or 'lhs', got {excerpt(kind)}",
             suggest(kind, ["grid", "lhs"]),
         )
     params = raw.get("params")
@@ -365,13 +418,29 @@ def _design(raw: Any, path: Path, seed: int) -> tuple[dict[str, Any], list[dict[
                 "points",
                 "a grid's points are the product of its values; 'points' is for kind = 'lhs'",
             )
-        axes = []
         for n in names:
             vals = params[n]
             if not isinstance(vals, list) or not vals:
                 raise _fail(
-                    path, "[design]", f"params.{n}", f"a grid needs a list of values, got {vals!r}"
+                    path,
+                    "[design]",
+                    f"params.{n}",
+                    f"a grid needs a list of values, got {excerpt(vals)}",
                 )
+        counts = [len(params[n]) for n in names]
+        n_points = math.prod(counts)
+        if n_points > MAX_POINTS:
+            raise _fail(
+                path,
+                "[design]",
+                "params",
+                f"a grid of {' x '.join(map(str, counts))} = {n_points:,} points, more than the "
+                f"limit of {MAX_POINTS:,} (MAX_POINTS); use fewer values per parameter, or "
+                "kind = 'lhs' with fewer points",
+            )
+        axes = []
+        for n in names:
+            vals = params[n]
             for v in vals:
                 problem = registry[n].check(v)
                 if problem:
@@ -386,7 +455,7 @@ def _design(raw: Any, path: Path, seed: int) -> tuple[dict[str, Any], list[dict[
             "points",
             "missing required field for kind = 'lhs' (the number of Latin hypercube points)",
         )
-    n_points = _whole(raw["points"], 1, 100_000, path, "[design]", "points")
+    n_points = _whole(raw["points"], 1, MAX_POINTS, path, "[design]", "points")
     lows, highs = [], []
     for n in names:
         rng_ = params[n]
@@ -395,7 +464,7 @@ def _design(raw: Any, path: Path, seed: int) -> tuple[dict[str, Any], list[dict[
                 path,
                 "[design]",
                 f"params.{n}",
-                f"a Latin hypercube needs {{low = .., high = ..}}, got {rng_!r}",
+                f"a Latin hypercube needs {{low = .., high = ..}}, got {excerpt(rng_)}",
             )
         for k in ("low", "high"):
             problem = registry[n].check(rng_[k])
@@ -431,14 +500,16 @@ def _output(raw: Any, path: Path) -> Output:
                 path,
                 "[output]",
                 "measures",
-                f"unknown measure {m!r}; known: {', '.join(RECORDED)} "
+                f"unknown measure {excerpt(m)}; known: {', '.join(RECORDED)} "
                 "(faction scores: factions = true)",
                 suggest(m, RECORDED),
             )
     every = _whole(raw.get("every", 1), 1, 100_000, path, "[output]", "every")
     factions = raw.get("factions", False)
     if not isinstance(factions, bool):
-        raise _fail(path, "[output]", "factions", f"expected true or false, got {factions!r}")
+        raise _fail(
+            path, "[output]", "factions", f"expected true or false, got {excerpt(factions)}"
+        )
     return Output(measures=tuple(dict.fromkeys(measures)), every=every, factions=factions)
 
 
@@ -448,24 +519,38 @@ def _compare_section(raw: Any, path: Path, base: Scenario, every: int):
     _keys(raw, COMPARE_KEYS, path, "[compare]")
     actors = [*base.world.state_ids, "region"]
     thresholds = []
-    for k, t in enumerate(raw.get("thresholds", [])):
+    raw_thresholds = raw.get("thresholds", [])
+    if not isinstance(raw_thresholds, list):
+        raise _fail(
+            path,
+            "[compare]",
+            "thresholds",
+            f"expected a list of {{actor = .., level = ..}} tables, got {excerpt(raw_thresholds)}",
+        )
+    for k, t in enumerate(raw_thresholds):
         item = f"[compare] threshold #{k + 1}"
         if not isinstance(t, dict) or set(t) != {"actor", "level"}:
-            raise _fail(path, item, None, f"expected {{actor = .., level = ..}}, got {t!r}")
+            raise _fail(path, item, None, f"expected {{actor = .., level = ..}}, got {excerpt(t)}")
         if t["actor"] not in actors:
             raise _fail(
-                path, item, "actor", f"unknown state {t['actor']!r}", suggest(t["actor"], actors)
+                path,
+                item,
+                "actor",
+                f"unknown state {excerpt(t['actor'])}",
+                suggest(t["actor"], actors),
             )
         lv = t["level"]
         if isinstance(lv, bool) or not isinstance(lv, int | float) or not -1 <= lv <= 1:
-            raise _fail(path, item, "level", f"expected a balance level in [-1, 1], got {lv!r}")
+            raise _fail(
+                path, item, "level", f"expected a balance level in [-1, 1], got {excerpt(lv)}"
+            )
         thresholds.append((t["actor"], float(lv)))
     at = raw.get("at", [])
     if not isinstance(at, list):
         raise _fail(path, "[compare]", "at", "expected a list of dates")
     for d in at:
         if not hasattr(d, "isoformat") or hasattr(d, "hour"):
-            raise _fail(path, "[compare]", "at", f"expected TOML dates, got {d!r}")
+            raise _fail(path, "[compare]", "at", f"expected TOML dates, got {excerpt(d)}")
         if not base.start <= d <= base.end:
             raise _fail(
                 path, "[compare]", "at", f"{d} is outside the horizon [{base.start}, {base.end}]"
