@@ -112,6 +112,8 @@ def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> l
                 if "to" not in ev:
                     ev.pop("share", None)
                     ev.pop("legitimacy", None)
+            if kind == "reorient" and "anchor" not in ev:
+                ev["anchor"] = {world.power_ids[0]: draw(st.floats(-1, 1))}
             if kind == "statement" and "institution" not in ev:
                 ev.pop("credibility", None)
         if draw(st.booleans()):

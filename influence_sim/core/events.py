@@ -613,6 +613,67 @@ class LeadershipChange(Event):
         return None
 
 
+class Reorient(Event):
+    """A faction changes course without a change of head (a president turning)."""
+
+    kind = "reorient"
+    summary = (
+        "Faction `faction` changes course without a change of head: its prior (anchor) "
+        "score toward each power listed in `anchor` changes by that amount (each score "
+        "clipped to [0, 1]; the scores rescaled if they then sum to more than 1)."
+    )
+    fields: ClassVar[dict[str, Spec]] = {
+        "faction": Ref("faction", doc="the faction that changes course"),
+        "anchor": Scores(-1.0, 1.0, doc="change of the prior score per power (at least one)"),
+    }
+
+    def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
+        if not any(k.startswith("anchor.") for k in self.numbers):
+            example = ", ".join(f"{p} = 0.1" for p in world.power_ids[:1])
+            raise fail(f"a reorient needs `anchor` changes, e.g. {{{example}}}", "anchor")
+
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        f = self.refs["faction"]
+        new = ens.anchor[:, f, :].copy()
+        for k in (k for k in v if k.startswith("anchor.")):
+            p = ens.world.index[k.split(".", 1)[1]]
+            new[:, p] = np.clip(new[:, p] + v[k], 0.0, 1.0)
+        total = new.sum(axis=1, keepdims=True)
+        new = np.where(total > 1.0, new / np.maximum(total, 1e-300), new)
+        ens.anchor[:, f, :] = np.where(m[:, None], new, ens.anchor[:, f, :])
+        return None
+
+
+class Election(Event):
+    """A contest for power outside unrest, decided by legitimacy."""
+
+    kind = "election"
+    summary = (
+        "A contest for power in `state` outside unrest: each faction's power share is "
+        "multiplied by exp(`swing` x its legitimacy) and the state's shares are rescaled to "
+        "sum to 1, so factions with more legitimacy gain share. (Legitimacy moves shares "
+        "only during unrest or at an election.)"
+    )
+    fields: ClassVar[dict[str, Spec]] = {
+        "state": Ref("state", doc="the state that votes"),
+        "swing": Number(
+            0.0,
+            10.0,
+            default=1.0,
+            doc="log-share gain per unit of legitimacy (default 1: a legitimacy gap of 0.3 "
+            "moves the log share ratio of two factions by 0.3)",
+        ),
+    }
+
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        members = np.flatnonzero(ens.state_of == self.refs["state"])
+        log_gain = v["swing"][:, None] * ens.legit[:, members]
+        grown = ens.share[:, members] * np.exp(log_gain - log_gain.max(axis=1, keepdims=True))
+        new = grown / grown.sum(axis=1, keepdims=True)
+        ens.share[:, members] = np.where(m[:, None], new, ens.share[:, members])
+        return None
+
+
 class Statement(Event):
     """A diplomatic statement with its face cost or gain."""
 
@@ -666,7 +727,6 @@ class PolicyShift(Event):
         return None
 
 
-#: Actor quantities a `set`/`shift` event may target, with their actor kind and range.
 #: Actor quantities a `set`/`shift` event may write: (actor kind, low, high, the
 #: `Ensemble` array it writes, with one column per actor of that kind).
 QUANTITIES: dict[str, tuple[str, float, float, str]] = {

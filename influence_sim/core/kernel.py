@@ -324,7 +324,7 @@ class Ensemble:
             shift = np.maximum.reduceat(log_gain[:, self._by_state], self._state_starts, axis=1)
             grown = self.share * np.exp(log_gain - shift[:, self.state_of])
             self.share = grown / self.state_sum(grown)[:, self.state_of]
-        # 3. reputation, credibility and patronage relax
+        # 3. reputation, credibility and patronage relax; anchors learn
         self.rep += per_step(self.params["reputation_relaxation"], dt)[:, None] * (
             self.rep_base - self.rep
         )
@@ -332,6 +332,11 @@ class Ensemble:
             self.cred_base - self.cred
         )
         self.patronage *= (1.0 - per_step(self.params["patronage_decay"], dt))[:, None, None]
+        # priors learn: anchors drift toward the current scores (skipped at rate 0, so the
+        # model without learning is reproduced exactly)
+        learning = self.params["anchor_learning"]
+        if np.any(learning):
+            self.anchor += per_step(learning, dt)[:, None, None] * (self.x - self.anchor)
         # 4. time passes; unrest and planned interventions end
         self.t += 1
         ended = self.unrest_end <= self.t
