@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -560,6 +560,27 @@ class Purge(Event):
         return None
 
 
+def update_anchor(
+    ens: Ensemble,
+    m: np.ndarray,
+    f: int,
+    v: Mapping[str, np.ndarray],
+    rule: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> None:
+    """Write faction ``f``'s prior scores in the replicates where ``m`` is True.
+
+    Each power in the event's ``anchor.<power>`` values gets ``rule(old, value)``; a row that
+    then sums to more than 1 is rescaled.
+    """
+    new = ens.anchor[:, f, :].copy()
+    for k in (k for k in v if k.startswith("anchor.")):
+        p = ens.world.index[k.split(".", 1)[1]]
+        new[:, p] = rule(new[:, p], v[k])
+    total = new.sum(axis=1, keepdims=True)
+    new = np.where(total > 1.0, new / np.maximum(total, 1e-300), new)
+    ens.anchor[:, f, :] = np.where(m[:, None], new, ens.anchor[:, f, :])
+
+
 class LeadershipChange(Event):
     """A faction loses a post: share moves, legitimacy moves, its orientation may change."""
 
@@ -602,14 +623,8 @@ class LeadershipChange(Event):
             ens.legit[:, t] = np.where(
                 m, np.clip(ens.legit[:, t] + v["legitimacy"], 0, 1), ens.legit[:, t]
             )
-        keys = [k for k in v if k.startswith("anchor.")]
-        if keys:
-            new = ens.anchor[:, f, :].copy()
-            for k in keys:
-                new[:, ens.world.index[k.split(".", 1)[1]]] = v[k]
-            total = new.sum(axis=1, keepdims=True)
-            new = np.where(total > 1.0, new / np.maximum(total, 1e-300), new)
-            ens.anchor[:, f, :] = np.where(m[:, None], new, ens.anchor[:, f, :])
+        if any(k.startswith("anchor.") for k in v):
+            update_anchor(ens, m, f, v, lambda old, val: val)
         return None
 
 
@@ -633,14 +648,9 @@ class Reorient(Event):
             raise fail(f"a reorient needs `anchor` changes, e.g. {{{example}}}", "anchor")
 
     def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
-        f = self.refs["faction"]
-        new = ens.anchor[:, f, :].copy()
-        for k in (k for k in v if k.startswith("anchor.")):
-            p = ens.world.index[k.split(".", 1)[1]]
-            new[:, p] = np.clip(new[:, p] + v[k], 0.0, 1.0)
-        total = new.sum(axis=1, keepdims=True)
-        new = np.where(total > 1.0, new / np.maximum(total, 1e-300), new)
-        ens.anchor[:, f, :] = np.where(m[:, None], new, ens.anchor[:, f, :])
+        update_anchor(
+            ens, m, self.refs["faction"], v, lambda old, val: np.clip(old + val, 0.0, 1.0)
+        )
         return None
 
 

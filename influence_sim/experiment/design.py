@@ -185,6 +185,11 @@ class Experiment:
         }
 
 
+def identity_sha256(identity: Mapping[str, Any]) -> str:
+    """The hash that identifies an experiment's results (of `Experiment.identity()`)."""
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
 def with_params(scenario: Scenario, overrides: Mapping[str, float]) -> Scenario:
     """A copy of ``scenario`` with global parameters overridden (values already validated)."""
     if not overrides:
@@ -317,7 +322,7 @@ def load_experiment(path: str | Path) -> Experiment:
         at=tuple(at),
         text=raw.decode("utf-8"),
     )
-    digest = hashlib.sha256(json.dumps(exp.identity(), sort_keys=True).encode()).hexdigest()
+    digest = identity_sha256(exp.identity())
     return replace(exp, sha256=digest)
 
 

@@ -16,7 +16,6 @@ consistent store, and ``--resume`` computes exactly the chunks that are not done
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -35,7 +34,7 @@ import pyarrow.parquet as pq
 from .._io import atomic_file, versions
 from ..core.world import World
 from ..errors import StoreError
-from .design import Experiment, Task
+from .design import Experiment, Task, identity_sha256
 from .executors import ChunkResult
 from .integrity import (
     FILES,
@@ -701,7 +700,7 @@ def _identity_sha256(manifest: dict[str, Any]) -> str:
         "output": manifest["output"],
         "scenarios": [{"name": s["name"], "sha256": s["sha256"]} for s in manifest["scenarios"]],
     }
-    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return identity_sha256(identity)
 
 
 def _design_problems(manifest: dict[str, Any]) -> list[str]:
