@@ -1,7 +1,7 @@
 # Two entry points for a fresh clone (see README):
 #   make run    set up .venv and run the Kazakhstan 2022 baseline against its counterfactuals
-#   make test   set up .venv, check lint, format, import layers and types, run the test suite
-#               (what .ci/run runs)
+#   make test   set up .venv (and Debian's chromium for the browser tests), check lint,
+#               format, import layers and types, run the test suite (what .ci/run runs)
 # `make setup` only builds the venv. The venv is built from the Python that pyenv selects
 # through .python-version (3.12+).
 
@@ -10,16 +10,29 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint clean browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "influence-sim needs Python >= 3.12; pyenv reads .python-version")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dask]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,app]'
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# the browser tests (tests/test_app.py) drive Debian's Chromium; Playwright cannot download
+# its own browser here
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "make: the browser tests need Debian's chromium ($(CHROMIUM)); as root run: apt-get update && apt-get install -y chromium" >&2; \
+		exit 1; \
+	fi
+
+setup: $(STAMP) browser
 
 # the main job: the Kazakhstan 2022 experiment (baseline against its counterfactuals);
 # rerunning completes an interrupted batch and reuses a finished one
@@ -38,7 +51,7 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/python -m pytest
 
 clean:

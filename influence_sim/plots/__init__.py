@@ -19,8 +19,8 @@ within its state (`FACTION_COLORS`), one per counterfactual by its position in t
 through white to the first's (positive) for the balance.
 
 Modules: `style` (colours and axis helpers), `data` (series and events read from results),
-`marks` (fans and event marks), `timeseries`, `factions`, `effects`, `maps`, `network` and
-`figure_set`.
+`marks` (fans and event marks), `timeseries`, `factions`, `effects`, `maps` (the schematic
+`regional_map` and the `choropleth` of country outlines), `network` and `figure_set`.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .data import scenario_events, series
 from .effects import attribution_chart, effects_forest
 from .factions import faction_leaders, faction_share_quantiles, faction_shares
 from .figure_set import figure_set
-from .maps import regional_map, regional_map_panels
+from .maps import boundaries, choropleth, choropleth_of, regional_map, regional_map_panels
 from .network import network_layout as network_layout
 from .network import network_view
 from .network import tie_strength as tie_strength
@@ -55,6 +55,9 @@ __all__ = [
     "attribution_chart",
     "balance_cmap",
     "balance_panels",
+    "boundaries",
+    "choropleth",
+    "choropleth_of",
     "effects_forest",
     "faction_color",
     "faction_leaders",

@@ -1,19 +1,28 @@
-"""The schematic regional map: states as discs coloured by a measure, powers as squares."""
+"""Regional maps: the schematic map (states as discs, powers as squares) and the choropleth.
+
+`regional_map` places each state as a disc at its world ``position``; `choropleth` draws the
+countries' real outlines (Natural Earth 1:110m, shipped as package data in
+``data/boundaries/``) on the same diverging colour scale.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Colormap, Normalize
+from matplotlib.colors import Colormap, Normalize, to_rgba
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle
+from matplotlib.patches import Circle, PathPatch
+from matplotlib.path import Path
 from matplotlib.text import Text
 
 from .data import _name
@@ -205,13 +214,25 @@ def _draw_map(
     )
 
 
-def _balance_cbar_label(world: World, measure: str) -> str:
+def _balance_cbar_label(world: World, measure: str, stat: str = "median ") -> str:
     """The colour bar's label: which end points toward which power."""
     a, b = world.balance
     names = {p.id: p.name for p in world.powers}
     if measure != "balance":
-        return f"median {measure}"
-    return f"median balance   \u2190 toward {names[b]} ({b})  |  toward {names[a]} ({a}) \u2192"
+        return f"{stat}{measure}"
+    return f"{stat}balance   \u2190 toward {names[b]} ({b})  |  toward {names[a]} ({a}) \u2192"
+
+
+def _medians(
+    source: ResultSource, measure: str, scenario: str | None, point: int, date: str | date | None
+) -> tuple[str, World, np.ndarray, int, dict[str, float]]:
+    """Scenario name, world, dates, the date's position and each series' median there."""
+    name = _name(source, scenario)
+    world = source.world(name)
+    x, vals, labels = source.block(measure, name, point)
+    k = _pick_date(x, date)
+    values = {lb: float(v) for lb, v in zip(labels, np.median(vals[k], axis=0), strict=True)}
+    return name, world, x, k, values
 
 
 def regional_map(
@@ -254,11 +275,7 @@ def regional_map(
     matplotlib.axes.Axes
     """
     ax, _ = _new_axes(ax, size=(6.2, 5.6))
-    name = _name(source, scenario)
-    world = source.world(name)
-    x, vals, labels = source.block(measure, name, point)
-    k = _pick_date(x, date)
-    values = {lb: float(v) for lb, v in zip(labels, np.median(vals[k], axis=0), strict=True)}
+    name, world, x, k, values = _medians(source, measure, scenario, point, date)
     norm = norm or _map_norm(np.array([values[s] for s in world.state_ids if s in values]))
     cmap = balance_cmap(world)
     _draw_map(ax, world, values, norm, cmap)
@@ -364,3 +381,326 @@ def regional_map_panels(
         f"{name}: median {measure} across replicates by state (one colour scale)", fontsize=10
     )
     return fig
+
+
+# ---------------------------------------------------------------------------------------
+# the choropleth: country outlines (Natural Earth 1:110m, package data)
+
+#: Fill of countries outside the world (context) and of water (the axes' background).
+CONTEXT_FILL = "#F1F1EE"
+CONTEXT_EDGE = "#C8C8C8"
+WATER = "#E6EEF4"
+#: Fill of the powers' own territory (neutral, so it never reads as a value on the scale;
+#: the power's colour is in its hatching, its outline and its name).
+POWER_FILL = "#F4F4F1"
+
+
+@dataclass(frozen=True)
+class Outline:
+    """One country's outline: its name and closed rings of (lon, lat), as float arrays."""
+
+    name: str
+    rings: tuple[np.ndarray, ...]
+
+    @property
+    def path(self) -> Path:
+        """All rings as one compound matplotlib Path (each ring a closed sub-path)."""
+        return Path.make_compound_path(*(Path(r, closed=True) for r in self.rings))
+
+    @property
+    def bounds(self) -> Box:
+        """(lon0, lat0, lon1, lat1) of all rings."""
+        pts = np.concatenate(self.rings)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
+@dataclass(frozen=True)
+class Boundaries:
+    """The outlines of a world's countries (by actor id) and of their neighbours (context)."""
+
+    countries: dict[str, Outline]
+    context: dict[str, Outline]
+    source: str
+
+
+def _outline(entry: dict[str, Any]) -> Outline:
+    return Outline(entry["name"], tuple(np.asarray(r, float) for r in entry["rings"]))
+
+
+@cache
+def boundaries(world: str) -> Boundaries:
+    """The shipped outlines for a world, by world name (``data/boundaries/<world>.json``).
+
+    Raises
+    ------
+    KeyError
+        When no boundary file is shipped for the world (draw `regional_map` instead).
+    """
+    res = resources.files("influence_sim") / "data" / "boundaries" / f"{world}.json"
+    if not res.is_file():
+        raise KeyError(
+            f"no country outlines are shipped for world '{world}'; use regional_map (schematic)"
+        )
+    doc = json.loads(res.read_text("utf-8"))
+    return Boundaries(
+        countries={k: _outline(v) for k, v in doc["countries"].items()},
+        context={k: _outline(v) for k, v in doc.get("context", {}).items()},
+        source=doc["source"],
+    )
+
+
+def _inner_point(path: Path, frame: Box, n: int = 40) -> tuple[float, float] | None:
+    """A point well inside ``path`` and inside ``frame``: the grid point farthest from the edge.
+
+    A cheap pole of inaccessibility, good enough to place a label. None when the path does not
+    reach into the frame.
+    """
+    x0, y0, x1, y1 = frame
+    gx, gy = np.meshgrid(np.linspace(x0, x1, n + 2)[1:-1], np.linspace(y0, y1, n + 2)[1:-1])
+    pts = np.column_stack([gx.ravel(), gy.ravel()])
+    inside = pts[path.contains_points(pts)]
+    if not len(inside):
+        return None
+    # distance of each inside point to the nearest edge of the path (and of the frame)
+    verts = np.asarray(path.vertices, dtype=float)
+    codes = None if path.codes is None else np.asarray(path.codes)
+    # an edge joins vertex i to i + 1 unless i + 1 starts another ring
+    edge = np.ones(len(verts) - 1, bool) if codes is None else codes[1:] != Path.MOVETO
+    a, b = verts[:-1][edge], verts[1:][edge]
+    ab = b - a
+    den = np.maximum((ab**2).sum(axis=1), 1e-12)
+    t = np.clip(((inside[:, None, :] - a) * ab).sum(axis=2) / den, 0.0, 1.0)
+    near = a + t[:, :, None] * ab
+    d = np.sqrt(((inside[:, None, :] - near) ** 2).sum(axis=2)).min(axis=1)
+    d = np.minimum.reduce(
+        [d, inside[:, 0] - x0, x1 - inside[:, 0], inside[:, 1] - y0, y1 - inside[:, 1]]
+    )
+    k = int(np.argmax(d))
+    return float(inside[k, 0]), float(inside[k, 1])
+
+
+def _tint(color: str, amount: float) -> tuple[float, float, float]:
+    """``color`` mixed with white: ``amount`` of the colour (opaque, so water does not show)."""
+    rgb = np.array(to_rgba(color)[:3])
+    r, g, b = amount * rgb + (1 - amount)
+    return float(r), float(g), float(b)
+
+
+def _choropleth_frame(world: World, shapes: Boundaries) -> Box:
+    """The map's extent: the states' outlines, padded."""
+    boxes = [shapes.countries[s].bounds for s in world.state_ids if s in shapes.countries]
+    if not boxes:
+        raise KeyError(f"the outlines of world '{world.name}' include none of its states")
+    b = np.array(boxes)
+    x0, y0 = b[:, 0].min(), b[:, 1].min()
+    x1, y1 = b[:, 2].max(), b[:, 3].max()
+    pad = 0.07 * max(x1 - x0, y1 - y0)
+    return float(x0 - pad), float(y0 - pad), float(x1 + pad), float(y1 + 2.2 * pad)
+
+
+def _draw_choropleth(
+    ax: Axes,
+    world: World,
+    values: dict[str, float],
+    norm: Normalize,
+    cmap: Colormap,
+    shapes: Boundaries,
+) -> None:
+    """Context countries, the powers hatched in their colours, the states by value, labels."""
+    frame = _choropleth_frame(world, shapes)
+    x0, y0, x1, y1 = frame
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    # equirectangular, with the scale of longitude at the frame's middle latitude
+    ax.set_aspect(1.0 / np.cos(np.radians((y0 + y1) / 2)), adjustable="box")
+    ax.set_facecolor(WATER)
+    _bare(ax)
+    halo = [patheffects.withStroke(linewidth=2.5, foreground="white")]
+    for key, o in shapes.context.items():
+        ax.add_patch(
+            PathPatch(
+                o.path, facecolor=CONTEXT_FILL, edgecolor=CONTEXT_EDGE, lw=0.4, gid=f"context:{key}"
+            )
+        )
+    for p in world.powers:
+        if p.id not in shapes.countries:
+            continue
+        color = power_color(p.id, world)
+        path = shapes.countries[p.id].path
+        ax.add_patch(
+            PathPatch(
+                path,
+                facecolor=POWER_FILL,
+                edgecolor=_tint(color, 0.35),
+                hatch="////",
+                lw=0.0,
+                zorder=1.5,
+                gid=f"power:{p.id}",
+            )
+        )
+        # keep the name clear of the frame's sides: search an inset of the frame
+        dx, dy = 0.14 * (x1 - x0), 0.06 * (y1 - y0)
+        spot = _inner_point(path, (x0 + dx, y0 + dy, x1 - dx, y1 - dy))
+        if spot is not None:
+            ax.text(
+                *spot,
+                f"{p.name} ({p.id})",
+                ha="center",
+                va="center",
+                fontsize=9,
+                fontweight="bold",
+                color=color,
+                path_effects=halo,
+                zorder=5,
+                gid=f"label:{p.id}",
+            )
+    for s in world.states:
+        if s.id not in shapes.countries:
+            continue
+        v = values.get(s.id, np.nan)
+        path = shapes.countries[s.id].path
+        ax.add_patch(
+            PathPatch(
+                path,
+                facecolor=cmap(norm(v)) if np.isfinite(v) else "#DDDDDD",
+                edgecolor="#333333",
+                lw=0.8,
+                zorder=3,
+                gid=f"state:{s.id}",
+            )
+        )
+        spot = _inner_point(path, frame)
+        if spot is not None:
+            text = f"{s.id}\n{_signed(v)}" if np.isfinite(v) else s.id
+            ax.text(
+                *spot,
+                text,
+                ha="center",
+                va="center",
+                fontsize=7.5,
+                linespacing=1.05,
+                path_effects=halo,
+                zorder=5,
+                gid=f"label:{s.id}",
+            )
+    shown = [p.name for p in world.powers if p.id in shapes.countries]
+    ax.set_xlabel(
+        "outlines: Natural Earth 1:110m (public domain)"
+        + (f"; {' and '.join(shown)} hatched in their colours" if shown else ""),
+        fontsize=6.5,
+        style="italic",
+        color="#555555",
+        labelpad=2,
+    )
+
+
+def choropleth_of(
+    world: World,
+    values: dict[str, float],
+    *,
+    ax: Axes | None = None,
+    norm: Normalize | None = None,
+    colorbar: bool = True,
+    label: str | None = None,
+    title: str | None = None,
+) -> Axes:
+    """`choropleth` of given values per state (for example one replicate's, or differences).
+
+    Parameters
+    ----------
+    world : World
+        Whose states, powers and colours (its outlines must be shipped: `boundaries`).
+    values : dict of str to float
+        Value per state id; a ``region`` entry is written in the top right corner.
+    ax, norm, colorbar
+        As in `choropleth`.
+    label : str, optional
+        The colour bar's label (default: which end of the balance is which power).
+    title : str, optional
+        The Axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax, _ = _new_axes(ax, size=(6.4, 5.2))
+    shapes = boundaries(world.name)
+    norm = norm or _map_norm(np.array([values[s] for s in world.state_ids if s in values]))
+    cmap = balance_cmap(world)
+    _draw_choropleth(ax, world, values, norm, cmap, shapes)
+    if "region" in values:
+        ax.text(
+            0.99,
+            0.985,
+            "region (population-weighted): " + _signed(values["region"]),
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7.5,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.5},
+            zorder=6,
+        )
+    if title:
+        ax.set_title(title, fontsize=10)
+    if colorbar:
+        cb = _root(ax).colorbar(
+            ScalarMappable(norm=norm, cmap=cmap), ax=ax, location="bottom", shrink=0.85, pad=0.03
+        )
+        cb.set_label(label or _balance_cbar_label(world, "balance", stat=""), fontsize=8)
+        cb.ax.tick_params(labelsize=7.5)
+    return ax
+
+
+def choropleth(
+    source: ResultSource,
+    *,
+    measure: str = "balance",
+    date: str | date | None = None,
+    scenario: str | None = None,
+    point: int = 0,
+    ax: Axes | None = None,
+    norm: Normalize | None = None,
+    colorbar: bool = True,
+) -> Axes:
+    """Map of country outlines: each state filled by the median of a measure across replicates.
+
+    The states of the world are drawn with their Natural Earth 1:110m outlines (package data,
+    `boundaries`), filled on the same diverging scale as `regional_map` (`balance_cmap`:
+    the second balance power's colour for negative values, white at 0, the first's for
+    positive), and labelled with id and value. The powers' own territories are drawn for
+    context, hatched in their colours (never filled, so they do not read as values), and the
+    neighbouring countries grey. Where no outlines are shipped for the world, a `KeyError`
+    says to use `regional_map`. `choropleth_of` draws given values instead.
+
+    Parameters
+    ----------
+    source : ResultSource
+        A run or an experiment store.
+    measure : str
+        A per-state measure (``balance``).
+    date : str or datetime.date, optional
+        The date (default: the horizon); the last recorded date on or before it is used
+        (shown in the title).
+    scenario, point
+        For a store: scenario (default baseline) and design point.
+    ax : matplotlib Axes, optional
+    norm : matplotlib Normalize, optional
+        Colour scale (default: symmetric about 0, at least +-0.05).
+    colorbar : bool
+        Add a horizontal colour bar below.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    name, world, x, k, values = _medians(source, measure, scenario, point, date)
+    return choropleth_of(
+        world,
+        values,
+        ax=ax,
+        norm=norm,
+        colorbar=colorbar,
+        label=_balance_cbar_label(world, measure),
+        title=f"{name}, {x[k]}",
+    )
