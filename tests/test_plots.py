@@ -22,7 +22,7 @@ from matplotlib.colors import to_rgba
 from matplotlib.container import BarContainer, ErrorbarContainer
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Circle
+from matplotlib.patches import Circle, PathPatch
 from matplotlib.text import Text
 
 import influence_sim as isim
@@ -461,10 +461,21 @@ def test_regional_map_colours_follow_the_sign_of_the_balance(run, world):
     assert label.index("China (CN)") < label.index("Russia (RU)")
 
 
-def test_regional_map_panels_share_one_scale(store, world):
+def state_outlines(ax) -> dict[str, PathPatch]:
+    """The choropleth's state shapes (gid ``state:<id>``), by state."""
+    return {
+        p.get_gid().split(":", 1)[1]: p
+        for p in ax.patches
+        if isinstance(p, PathPatch) and (p.get_gid() or "").startswith("state:")
+    }
+
+
+@pytest.mark.parametrize("outlines", [False, True], ids=["schematic", "outlines"])
+def test_regional_map_panels_share_one_scale(store, world, outlines):
     dates = ["2022-01-01", "2022-01-20", "2022-02-14"]
-    fig = plots.regional_map_panels(store, dates)
-    maps = [ax for ax in fig.axes if state_discs(ax)]
+    fig = plots.regional_map_panels(store, dates, outlines=outlines)
+    shapes = state_outlines if outlines else state_discs
+    maps = [ax for ax in fig.axes if shapes(ax)]
     assert [ax.get_title().split(" ")[0] for ax in maps] == dates
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert len(visible) == len(maps) + 1  # one colour bar
@@ -475,7 +486,7 @@ def test_regional_map_panels_share_one_scale(store, world):
     picks = [int(np.flatnonzero(x == np.datetime64(d))[0]) for d in dates]
     m = np.abs(allmed[picks]).max()
     for ax, k in zip(maps, picks, strict=True):
-        for s, disc in state_discs(ax).items():
+        for s, disc in shapes(ax).items():
             v = np.median(vals[:, k, labels.index(s)])
             expected = cmap((v + m) / (2 * m))
             np.testing.assert_allclose(disc.get_facecolor(), expected, atol=1e-6)
@@ -693,7 +704,8 @@ def test_figure_set_has_every_figure_and_they_save(store, comparison, tmp_path):
     assert set(figs) == expected
     assert all(isinstance(f, Figure) for f in figs.values())
     # the map: the start, the horizon (no [compare] at in this experiment)
-    maps = [ax.get_title() for ax in figs["regional_map"].axes if state_discs(ax)]
+    # the shipped world has country outlines, so the set draws the choropleth
+    maps = [ax.get_title() for ax in figs["regional_map"].axes if state_outlines(ax)]
     assert maps == ["2022-01-01 (start)", "2022-02-15 (horizon)"]
     for name in ("regional_map", "attribution", "fan_KZ"):
         for fmt in ("png", "svg"):

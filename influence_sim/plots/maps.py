@@ -320,8 +320,9 @@ def regional_map_panels(
     scenario: str | None = None,
     point: int = 0,
     ncols: int = 2,
+    outlines: bool | None = None,
 ) -> Figure:
-    """Small multiples of `regional_map` at chosen dates with one shared colour bar.
+    """Small multiples of the map at chosen dates with one shared colour bar.
 
     Parameters
     ----------
@@ -333,6 +334,9 @@ def regional_map_panels(
         As in `regional_map`.
     ncols : int
         Panels per row.
+    outlines : bool, optional
+        Draw country outlines (`choropleth`) or the schematic circles (`regional_map`).
+        Default: outlines when they are shipped for the world (`boundaries`).
 
     Returns
     -------
@@ -351,11 +355,22 @@ def regional_map_panels(
     nrows = -(-len(idx) // ncols)
     # size panels to the map's own aspect, so equal-aspect boxes fill their slots and
     # constrained layout keeps the titles apart (a one-row grid of 4.1-inch-high slots did not)
-    aspect = _map_aspect(world)
+    if outlines is None:
+        try:
+            boundaries(world.name)
+            outlines = True
+        except KeyError:
+            outlines = False
+    if outlines:
+        x0, y0, x1, y1 = _choropleth_frame(world, boundaries(world.name))
+        aspect = float(np.clip((y1 - y0) / (x1 - x0), 0.4, 1.5))
+    else:
+        aspect = _map_aspect(world)
+    draw = choropleth if outlines else regional_map
     fig = Figure(figsize=(5.0 * ncols, (5.0 * aspect + 0.7) * nrows + 1.4), layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for ax, k in zip(axes, idx, strict=False):
-        regional_map(
+        draw(
             source,
             measure=measure,
             date=x[k],
