@@ -342,3 +342,19 @@ def test_a_chunk_beyond_the_memory_budget_is_refused_and_nothing_is_written(
     monkeypatch.setenv("INFLUENCE_SIM_MEMORY_BUDGET", "lots")
     assert main(["validate", str(path)]) == 2
     assert "INFLUENCE_SIM_MEMORY_BUDGET" in one_line_error(capsys)
+
+
+def test_a_manifest_without_its_keys_gives_one_line(store, capsys):
+    """A manifest stripped of its checksum and of required keys is refused, not a KeyError."""
+    path, out = store
+    m = out / "manifest.json"
+    manifest = json.loads(m.read_text())
+    del manifest[MANIFEST_CHECKSUM], manifest["chunks"], manifest["experiment"]["sha256"]
+    m.write_text(json.dumps(manifest))
+    for argv in (
+        ["compare", str(out)],
+        ["verify", str(out)],
+        ["batch", str(path), "--out", str(out), "--resume", "-q", "--workers", "1"],
+    ):
+        assert main(argv) == 2, argv
+        assert "it lacks chunks, experiment.sha256" in one_line_error(capsys)

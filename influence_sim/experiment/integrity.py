@@ -48,6 +48,19 @@ KIND = "influence-sim experiment"
 FORMAT = 2
 #: The manifest key holding the SHA-256 of the rest of the manifest.
 MANIFEST_CHECKSUM = "manifest_sha256"
+#: What an experiment manifest must hold for the store to be read.
+REQUIRED = (
+    "experiment",
+    "seed",
+    "replicates",
+    "chunk",
+    "baseline",
+    "points",
+    "output",
+    "compare",
+    "scenarios",
+    "chunks",
+)
 #: The chunk files of one chunk, by kind.
 FILES = ("ts", "summary", "events")
 
@@ -100,6 +113,15 @@ def read_manifest(store: Path) -> dict[str, Any]:
             f"({FORMAT}); upgrade influence-sim",
             path=store,
         )
+    if manifest.get("kind") == KIND:
+        missing = [k for k in REQUIRED if k not in manifest]
+        missing += [
+            f"experiment.{k}"
+            for k in ("name", "sha256")
+            if "experiment" not in missing and k not in (manifest.get("experiment") or {})
+        ]
+        if missing:
+            raise StoreError(f"manifest.json is damaged: it lacks {', '.join(missing)}", path=store)
     recorded = manifest.get(MANIFEST_CHECKSUM)
     if recorded is not None:
         actual = hashlib.sha256(_canonical(manifest)).hexdigest()
