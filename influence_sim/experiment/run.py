@@ -428,8 +428,24 @@ def _run_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def check_output(out: Path) -> None:
-    """Refuse (`StoreError`) an output folder that holds anything but an earlier run."""
+    """Refuse (`StoreError`) an output folder that `Result.write` may not replace or create.
+
+    Checked before any work is done: a folder holding anything but an earlier run, or a path
+    whose nearest existing parent is not a folder or cannot take a new folder (tried with an
+    empty temporary folder, removed at once).
+    """
     if not out.exists():
+        parent = out.parent
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise StoreError(f"cannot be created: {parent} is not a folder", path=out)
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=".influence-sim-probe-", dir=parent))
+        except OSError as exc:
+            raise StoreError(
+                f"cannot be created: {parent} takes no new folder ({exc.strerror})", path=out
+            ) from None
         return
     if not out.is_dir():
         raise StoreError("exists and is not a folder; choose another output folder", path=out)
