@@ -196,3 +196,111 @@ def test_reorient_and_election_run_in_a_scenario(baseline):
         res.data["share"].reshape(-1, len(baseline.world.factions)).sum(axis=1) / 5, 1
     )
     assert BASELINE.exists()
+
+
+# ---------------------------------------------------------------------------------------
+# join and leave
+
+
+def test_joining_an_institution_adds_its_multiplier_to_the_leaders_pull(world):
+    """UZ joins the EAEU (led by RU, on the economic channel): RU's pull on UZ's factions grows
+    by pull_scale x reputation x institution_gain x credibility x sensitivity x tie."""
+    ens, _ = _apply(world, "join", {"state": "UZ", "institution": "EAEU"})
+    i, s, ru = world.index["EAEU"], world.index["UZ"], world.index["RU"]
+    c = list(world.channels).index("economic")
+    plain = ensemble(world)
+    grown = ens.pulls() - plain.pulls()
+    p = plain.params
+    uz = np.flatnonzero(world.faction_state == s)
+    expected = (
+        p["pull_scale"][0]
+        * plain.rep[0, ru]
+        * p["institution_gain"][0]
+        * plain.cred[0, i]
+        * world.sensitivity[uz, c]
+        * plain.ties[0, s, ru, c]
+    )
+    np.testing.assert_allclose(grown[0, uz, ru], expected, rtol=1e-12)
+    assert (expected > 0).all()
+    others = np.ones(grown.shape[1:], bool)
+    others[uz, ru] = False
+    np.testing.assert_array_equal(grown[0][others], 0.0)
+    np.testing.assert_array_equal(grown[1], 0.0)  # the masked-out replicate
+
+
+def test_leaving_and_rejoining_restores_the_pulls_exactly(world):
+    ens = ensemble(world)
+    before = ens.pulls().copy()
+    scen = scenario_from_dict(
+        {
+            "scenario": {
+                "name": "lj",
+                "world": "central_asia_2021",
+                "start": date(2022, 1, 1),
+                "step": "1d",
+                "steps": 5,
+            },
+            "events": [
+                {
+                    "id": "out",
+                    "kind": "leave",
+                    "date": date(2022, 1, 2),
+                    "state": "KZ",
+                    "institution": "CSTO",
+                    "source": "test",
+                },
+                {
+                    "id": "back",
+                    "kind": "join",
+                    "date": date(2022, 1, 3),
+                    "state": "KZ",
+                    "institution": "CSTO",
+                    "source": "test",
+                },
+            ],
+        }
+    )
+    out, back = scen.events
+    everyone = np.ones(ens.R, bool)
+    assert out.apply(ens, everyone, {}).all()
+    kz = np.flatnonzero(world.faction_state == world.index["KZ"])
+    assert (ens.pulls()[:, kz, world.index["RU"]] < before[:, kz, world.index["RU"]]).all()
+    assert back.apply(ens, everyone, {}).all()
+    np.testing.assert_array_equal(ens.pulls(), before)
+    # joining where already a member has no effect, and is recorded so
+    assert not back.apply(ens, everyone, {}).any()
+
+
+def test_a_leave_changes_the_run_and_its_status_is_recorded(short_baseline):
+    data = {
+        "scenario": {
+            "name": "kz_leaves",
+            "extends": str(BASELINE),
+            "steps": 60,
+        },
+        "events": [
+            {
+                "id": "exit",
+                "kind": "leave",
+                "date": date(2022, 1, 20),
+                "state": "TM",
+                "institution": "CSTO",
+                "source": "test: TM is not a member",
+            },
+            {
+                "id": "exit_kz",
+                "kind": "leave",
+                "date": date(2022, 1, 20),
+                "state": "KZ",
+                "institution": "EAEU",
+                "source": "test",
+            },
+        ],
+    }
+    scen = scenario_from_dict(data, path=BASELINE)
+    res = isim.simulate(scen, replicates=2, rng=1, every=60)
+    status = res.events().set_index("event")["status"]
+    assert set(status["exit"]) == {"no effect"} and set(status["exit_kz"]) == {"fired"}
+    base = isim.simulate(short_baseline, replicates=2, rng=1, every=60)
+    kz = short_baseline.world.state_ids.index("KZ")
+    assert (res.final("balance")[:, kz] < base.final("balance")[:, kz]).all()

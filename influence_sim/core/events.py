@@ -684,6 +684,47 @@ class Election(Event):
         return None
 
 
+class Join(Event):
+    """A state joins an institution."""
+
+    kind = "join"
+    summary = (
+        "State `state` becomes a member of institution `institution`: from then on the pull "
+        "of the institution's leader on the institution's channel, on the state's factions, "
+        "carries the institutional multiplier (1 + institution_gain x credibility). "
+        "Recorded as having no effect where the state is already a member."
+    )
+    fields: ClassVar[dict[str, Spec]] = {
+        "state": Ref("state", doc="the state that joins"),
+        "institution": Ref("institution", doc="the institution it joins"),
+    }
+    member: ClassVar[float] = 1.0
+
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        i, s = self.refs["institution"], self.refs["state"]
+        before = ens.membership[:, i, s].copy()
+        ens.membership[:, i, s] = np.where(m, self.member, before)
+        ens.ties_changed()
+        changed: np.ndarray = m & (before != self.member)
+        return changed
+
+
+class Leave(Join):
+    """A state leaves an institution."""
+
+    kind = "leave"
+    summary = (
+        "State `state` leaves institution `institution`: the institutional multiplier no "
+        "longer applies to its factions. Recorded as having no effect where the state is not "
+        "a member."
+    )
+    fields: ClassVar[dict[str, Spec]] = {
+        "state": Ref("state", doc="the state that leaves"),
+        "institution": Ref("institution", doc="the institution it leaves"),
+    }
+    member: ClassVar[float] = 0.0
+
+
 class Statement(Event):
     """A diplomatic statement with its face cost or gain."""
 

@@ -139,7 +139,9 @@ class Ensemble:
         self.interventions: dict[str, InterventionState] = {}
         self.intra, self.links = world.peer_matrices
         self.sens = world.sensitivity
-        self.inst_lead, self.inst_chan, self.inst_memb = world.institution_arrays
+        self.inst_lead, self.inst_chan, inst_memb = world.institution_arrays
+        #: state membership of each institution per replicate (R, I, S); join/leave write it
+        self.membership = rep1(inst_memb)
         self._inst_power = self.inst_lead.argmax(axis=1)
         self._inst_channel = self.inst_chan.argmax(axis=1)
         self._channel_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -154,29 +156,33 @@ class Ensemble:
 
     # ---- structure ---------------------------------------------------------------------
     def ties_changed(self) -> None:
-        """Invalidate what depends on ties, autonomy or sensitivities (events call this)."""
+        """Invalidate what depends on ties, autonomy or memberships (events call this)."""
         self._channel_cache = None
 
     def _channel_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-faction channel strengths, rebuilt only after ties or autonomy change.
+        """Per-faction channel strengths, rebuilt after ties, autonomy or memberships change.
 
         Returns ``base`` (R', F, P): Σ_c sensitivity_fc · tie_s(f)pc; ``via`` (R', F, I): for
         each institution i, sensitivity to i's channel x the tie of i's leader on it, where the
         faction's state is a member (else 0); and the autonomy weight per faction (R', F).
-        R' is 1 while every replicate has the same ties and autonomy (the arrays broadcast),
+        R' is 1 while every replicate has the same ties, autonomy and memberships (the arrays
+        broadcast),
         else R. Each element is computed by the same formula either way, so a replicate's
         numbers do not depend on the other replicates of its chunk.
         """
         if self._channel_cache is None:
-            same = bool(np.all(self.ties == self.ties[:1])) and bool(
-                np.all(self.autonomy == self.autonomy[:1])
+            same = (
+                bool(np.all(self.ties == self.ties[:1]))
+                and bool(np.all(self.autonomy == self.autonomy[:1]))
+                and bool(np.all(self.membership == self.membership[:1]))
             )
             ties = self.ties[:1] if same else self.ties
+            membership = self.membership[:1] if same else self.membership
             per_faction = ties[:, self.state_of]  # (R', F, P, C)
             base = (per_faction * self.sens[None, :, None, :]).sum(axis=-1)
             via = np.zeros((ties.shape[0], self.F, len(self.world.institutions)))
             for i, (p, c) in enumerate(zip(self._inst_power, self._inst_channel, strict=True)):
-                member = self.inst_memb[i][self.state_of]  # (F,)
+                member = membership[:, i][:, self.state_of]  # (R', F)
                 via[:, :, i] = member * self.sens[:, c] * per_faction[:, :, p, c]
             auto = (self.autonomy[:1] if same else self.autonomy)[:, self.state_of]
             self._channel_cache = (base, via, auto)
