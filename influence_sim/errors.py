@@ -182,16 +182,6 @@ class InputError(ValueError):
             text += f" (did you mean '{self.suggestion}'?)"
         return safe_text(text)
 
-    def located(self, *, file: str | Path | None = None, item: str | None = None) -> InputError:
-        """Return a copy that fills in the file and item where they are still unknown."""
-        return type(self)(
-            self.message,
-            file=self.file or (str(file) if file is not None else None),
-            item=self.item or item,
-            field=self.field,
-            suggestion=self.suggestion,
-        )
-
 
 class ScenarioError(InputError):
     """Bad input in a scenario file (and the parent of the other file kinds' errors)."""
@@ -214,10 +204,6 @@ class ArgumentError(InputError):
     def __init__(self, message: str, *, argument: str, suggestion: str | None = None) -> None:
         super().__init__(message, item=argument, suggestion=suggestion)
         self.argument = argument
-
-    def located(self, *, file: str | Path | None = None, item: str | None = None) -> InputError:
-        """Arguments have no file; the copy keeps the argument."""
-        return type(self)(self.message, argument=self.argument, suggestion=self.suggestion)
 
 
 class StoreError(Exception):
@@ -265,7 +251,3 @@ class Where:
         return self.error(
             message, file=self.file, item=self.item, field=field, suggestion=suggestion
         )
-
-    def at(self, item: str) -> Where:
-        """The same file, another item."""
-        return Where(self.error, self.file, item)

@@ -24,7 +24,7 @@ import os
 import re
 from pathlib import Path
 
-from ..core.measures import MEASURES
+from ..core.measures import MEASURES, RECORDED
 from ..core.scenario import Scenario
 from ..errors import ExperimentError, InputError
 from .design import Experiment
@@ -107,7 +107,7 @@ def run_bytes(
     scenario: Scenario, replicates: int, *, every: int = 1, factions: bool = False
 ) -> int:
     """Estimated peak bytes of `simulate` and writing its result (imports included)."""
-    measures = [n for n, m in MEASURES.items() if m.recorded] + (["score"] if factions else [])
+    measures = [*RECORDED, *(["score"] if factions else [])]
     return (
         2 * _recorded(scenario, replicates, every, measures)
         + _kernel(scenario, replicates)
