@@ -416,7 +416,7 @@ def _run(args: argparse.Namespace) -> int:
         print("Events that never fired: " + ", ".join(never.index))
     if args.out is not None:
         out = result.write(args.out)
-        print(f"\nWrote {out}/ (manifest.json, timeseries/, summary.csv, events.csv)")
+        print(f"\nWrote {out}/ (manifest.json, timeseries/, summary.csv, events.csv, votes.csv)")
     return 0
 
 

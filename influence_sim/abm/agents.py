@@ -47,12 +47,13 @@ class PowerAgent(_View):
 
     @property
     def reputation(self) -> float:
-        """Current reputation."""
-        return float(self.ens.rep[0, self.index])
+        """Current reputation across the region (the region-weighted mean of perceptions)."""
+        return float(self.ens.region_reputation()[0, self.index])
 
     @reputation.setter
     def reputation(self, value: float) -> None:
-        self.ens.rep[0, self.index] = float(np.clip(value, 0.0, 1.0))
+        """Set the reputation as every state perceives it."""
+        self.ens.rep[0, :, self.index] = float(np.clip(value, 0.0, 1.0))
 
 
 class StateAgent(_View):

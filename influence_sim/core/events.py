@@ -80,10 +80,11 @@ class Scores:
 
 @dataclass(frozen=True)
 class Text:
-    """A free string field (e.g. a parameter name)."""
+    """A string field: free (e.g. a parameter name) or one of ``choices``."""
 
     required: bool = True
     doc: str = ""
+    choices: tuple[str, ...] | None = None
 
 
 Spec = Number | Ref | RefList | Scores | Text
@@ -308,6 +309,8 @@ class Condition:
                 + (f" (did you mean '{hint}'?)" if hint else "")
             )
         spec = MEASURES[measure]
+        if not spec.available(world):
+            raise fail(f"measure '{measure}' needs a world with [[flows]]; this world has none")
         kind = spec.kind
         actor = raw.get("actor")
         ids = spec.actors(world)
@@ -409,6 +412,10 @@ class Event:
 
     def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
         """Cross-field checks against the world and the scenario's other events."""
+
+    def uniforms(self, world: World) -> int:
+        """Uniform numbers the event draws per replicate beyond its fields (``_uniforms``)."""
+        return 0
 
     def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         """Change the ensemble's arrays for the replicates where ``m`` is True.
@@ -730,12 +737,19 @@ class Statement(Event):
 
     kind = "statement"
     summary = (
-        "A power's statement: its reputation changes by `face` (a cost if negative); "
-        "optionally an institution's credibility changes by `credibility`."
+        "A power's statement: its reputation changes by `face` (a cost if negative) in "
+        "every state's eyes, weighted by `perception_locality` (by closeness to `state`, "
+        "or without a state by each state's exposure to the speaker); optionally an "
+        "institution's credibility changes by `credibility`."
     )
     fields: ClassVar[dict[str, Spec]] = {
         "power": Ref("power", doc="the speaker"),
         "face": Number(-1.0, 1.0, doc="reputation change of the speaker"),
+        "state": Ref(
+            "state",
+            required=False,
+            doc="where it is said or done; without it the statement is region-wide",
+        ),
         "institution": Ref("institution", required=False, doc="an institution affected"),
         "credibility": Number(-1.0, 1.0, default=0.0, doc="credibility change of `institution`"),
     }
@@ -746,7 +760,8 @@ class Statement(Event):
 
     def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         p = self.refs["power"]
-        ens.rep[:, p] = _clip01(ens.rep[:, p] + np.where(m, v["face"], 0.0))
+        reach = ens.reach(self.refs.get("state"), p)  # (R, S); all 1 at locality 0
+        ens.rep[:, :, p] = _clip01(ens.rep[:, :, p] + np.where(m, v["face"], 0.0)[:, None] * reach)
         if "institution" in self.refs:
             i = self.refs["institution"]
             ens.cred[:, i] = _clip01(ens.cred[:, i] + np.where(m, v["credibility"], 0.0))
@@ -774,6 +789,8 @@ class PolicyShift(Event):
         moved = ens.ties[:, s, others, c] * np.where(m, v["amount"], 0.0)[:, None]
         ens.ties[:, s, others, c] -= moved
         ens.ties[:, s, p, c] = np.minimum(ens.ties[:, s, p, c] + moved.sum(axis=1), 1.0)
+        if c == ens.econ:
+            ens.rebase_econ(s)
         ens.ties_changed()
         return None
 
@@ -851,13 +868,15 @@ class SetValue(Event):
             arr, col = ens.params[name], None
         else:
             arr, col = getattr(ens, QUANTITIES[name][3]), ens.world.index[actor]
-        cur = arr[:, col] if col is not None else arr
-        new = cur + v["value"] if self.shift else v["value"]
-        new = np.clip(new, lo, hi)
+        # a power's reputation is held per perceiving state, (R, S, P): write every state
+        cur = arr[..., col] if col is not None else arr
+        extra = (slice(None), *([None] * (cur.ndim - 1)))
+        value, mask = v["value"][extra], m[extra]
+        new = np.clip(cur + value if self.shift else value, lo, hi)
         if col is not None:
-            arr[:, col] = np.where(m, new, cur)
+            arr[..., col] = np.where(mask, new, cur)
         else:
-            arr[:] = np.where(m, new, cur)
+            arr[:] = np.where(mask, new, cur)
         if name == "autonomy":
             ens.ties_changed()
         return None
@@ -869,3 +888,327 @@ class ShiftValue(SetValue):
     kind = "shift"
     summary = "Like `set`, but adds `value` to the current value (clipped to the range)."
     shift = True
+
+
+# ---------------------------------------------------------------------------------------
+# what came after: force, sanctions, the economy, institutions, votes and commitments
+
+
+def _states(ens: Ensemble, refs: list[int] | None) -> np.ndarray:
+    """The states an event names (all states for an empty list)."""
+    return np.asarray(refs) if refs else np.arange(ens.S)
+
+
+class War(Event):
+    """A power uses force against a state, in the world or outside it."""
+
+    kind = "war"
+    summary = (
+        "Power `power` uses force against `target` (a state of the world, or a label for "
+        'one outside it, e.g. "UA"). Each state\'s threat perception of the power rises by '
+        "`threat` x `intensity` x its exposure to the power (the world's [[exposures]]; 1 for "
+        "the target itself), and the power's reputation in its eyes falls by `reputation` x "
+        "`intensity` x the same exposure, the fraction `lasting` of it for good (the rest "
+        "fades at reputation_relaxation). Sanctions that follow are separate `sanction` events."
+    )
+    fields: ClassVar[dict[str, Spec]] = {
+        "power": Ref("power", doc="the power that uses force"),
+        "target": Text(doc="the state attacked: a state id of the world or a label (e.g. UA)"),
+        "intensity": Number(0.0, 1.0, doc="scale of the use of force, 0 to 1 (a full invasion)"),
+        "threat": Number(
+            0.0, 5.0, default=0.5, doc="threat perception added per unit intensity x exposure"
+        ),
+        "reputation": Number(
+            0.0, 1.0, default=0.1, doc="reputation lost per unit intensity x exposure"
+        ),
+        "lasting": Number(
+            0.0, 1.0, default=0.5, doc="fraction of the reputation loss that does not fade"
+        ),
+    }
+
+    def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
+        target = self.raw["target"]
+        if not target.strip() or len(target) > 64:
+            raise fail('`target` needs a short label (a state id or e.g. "UA")', "target")
+        if target in world.power_ids:
+            raise fail(
+                "a war between the world's powers is outside this model; name a state", "target"
+            )
+        if world.kind_of(target) in ("faction", "institution"):
+            raise fail(f"'{target}' is a {world.kind_of(target)}; name a state", "target")
+
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        p = self.refs["power"]
+        exposure = ens.exposure[:, p].copy()
+        target = self.raw["target"]
+        if ens.world.kind_of(target) == "state":
+            exposure[ens.world.index[target]] = 1.0
+        scale = np.where(m, v["intensity"], 0.0)[:, None] * exposure[None, :]  # (R, S)
+        ens.threat[:, :, p] += v["threat"][:, None] * scale
+        loss = v["reputation"][:, None] * scale
+        ens.rep[:, :, p] = _clip01(ens.rep[:, :, p] - loss)
+        ens.rep_base[:, :, p] = _clip01(ens.rep_base[:, :, p] - v["lasting"][:, None] * loss)
+        return None
+
+
+class Sanction(Event):
+    """Third parties sanction a power; its trade is lost or rerouted."""
+
+    kind = "sanction"
+    summary = (
+        "Parties outside the world sanction power `power`. Of `volume` (USD bn a year of the "
+        "power's trade with them), the share `lost` disappears, the share `neighbours` is "
+        "rerouted through the world's states (added to each state's trade with the power in "
+        "proportion to that trade) and the share `other` goes to the other powers (outside "
+        "the world's flows, so it moves no state's books). With `secondary`, each state also "
+        "loses that fraction of its own trade and lending with the power (secondary-sanction "
+        "risk). The shares' means must sum to 1."
+    )
+    fields: ClassVar[dict[str, Spec]] = {
+        "power": Ref("power", doc="the sanctioned power"),
+        "volume": Number(0.0, 10000.0, doc="the power's trade affected, USD bn per year"),
+        "lost": Number(0.0, 1.0, doc="share of `volume` lost"),
+        "neighbours": Number(0.0, 1.0, doc="share rerouted through the world's states"),
+        "other": Number(0.0, 1.0, default=0.0, doc="share rerouted to the other powers"),
+        "secondary": Number(
+            0.0, 1.0, default=0.0, doc="fraction of the states' own trade and lending lost"
+        ),
+    }
+
+    def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
+        total = sum(self.numbers[k].mean for k in ("lost", "neighbours", "other"))
+        if abs(total - 1.0) > 1e-6:
+            raise fail(
+                f"`lost`, `neighbours` and `other` must sum to 1 (their means sum to {total:.4g})",
+                "lost",
+            )
+        if not world.has_economy:
+            raise fail("a sanction moves flows; this world declares no [[flows]]", "power")
+
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        p = self.refs["power"]
+        trade = ens.flows[:, :, p, 0]  # (R, S)
+        total = trade.sum(axis=1, keepdims=True)
+        weight = np.where(total > 0, trade / np.maximum(total, 1e-300), 0.0)
+        keep = 1.0 - np.where(m, v["secondary"], 0.0)[:, None]
+        rerouted = np.where(m, v["neighbours"] * v["volume"], 0.0)[:, None] * weight
+        ens.flows[:, :, p, 0] = trade * keep + rerouted
+        ens.flows[:, :, p, 2] *= keep
+        ens.flows_changed()
+        return None
+
+
+class Trend(Event):
+    """A flow's growth rate changes from a date."""
+
+    kind = "trend"
+    summary = (
+        "From its date, the flow `flow` of `state` (every state without one) with `partner` "
+        "(a power, or `rest` for the rest of the world) grows at `growth` a year. The flows "
+        "then move the economic ties (flow_tie_elasticity)."
+    )
+    fields: ClassVar[dict[str, Spec]] = {
+        "flow": Text(doc="which flow", choices=("trade", "remittances", "lending")),
+        "partner": Text(doc="a power id, or `rest` (the rest of the world)"),
+        "growth": Number(-0.9, 2.0, doc="growth rate per year (0.05 = 5% a year)"),
+        "state": Ref("state", required=False, doc="the state (default: every state)"),
+    }
+
+    def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
+        partner = self.raw["partner"]
+        options = [*world.power_ids, "rest"]
+        if partner not in options:
+            raise fail(
+                f"unknown partner {excerpt(partner)}; {one_of(options)}",
+                "partner",
+                suggest(partner, options, world.aliases),
+            )
+        if not world.has_economy:
+            raise fail("a trend moves flows; this world declares no [[flows]]", "flow")
+
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        partner = self.raw["partner"]
+        q = ens.P if partner == "rest" else ens.world.index[partner]
+        k = ("trade", "remittances", "lending").index(self.raw["flow"])
+        states = [self.refs["state"]] if "state" in self.refs else list(range(ens.S))
+        for s in states:
+            ens.growth[:, s, q, k] = np.where(m, v["growth"], ens.growth[:, s, q, k])
+        return None
+
+
+class Suspend(Join):
+    """A state's membership in an institution is suspended."""
+
+    kind = "suspend"
+    summary = (
+        "State `state`'s membership of `institution` is suspended (frozen participation): "
+        "like `leave`, the institutional multiplier no longer applies to its factions, "
+        "until a `join` restores it. Recorded as having no effect where it is not a member."
+    )
+    fields: ClassVar[dict[str, Spec]] = {
+        "state": Ref("state", doc="the state whose membership is suspended"),
+        "institution": Ref("institution", doc="the institution"),
+    }
+    member: ClassVar[float] = 0.0
+
+
+class Establish(Event):
+    """An institution declared in the world as not yet active is established."""
+
+    kind = "establish"
+    summary = (
+        "Institution `institution` (declared in the world with `active = false`) starts "
+        "working: from then on its members' factions feel its multiplier. Recorded as "
+        "having no effect where it is already active."
+    )
+    fields: ClassVar[dict[str, Spec]] = {
+        "institution": Ref("institution", doc="the institution established"),
+    }
+
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        i = self.refs["institution"]
+        before = ens.active[:, i].copy()
+        ens.active[:, i] = np.where(m, 1.0, before)
+        ens.ties_changed()
+        changed: np.ndarray = m & (before != 1.0)
+        return changed
+
+
+#: A state's stance in a roll call, as recorded in the votes table.
+STANCES = ("yes", "no", "abstain", "absent")
+
+
+class Vote(Event):
+    """A roll call on a motion for or against a power; each state's stance is drawn."""
+
+    kind = "vote"
+    summary = (
+        "A roll call (e.g. at the UN General Assembly) on a motion aimed `against` power "
+        "`power` or sponsored by it (`for`). Each state in `states` (every state without the "
+        "list) is absent with probability `absent`; otherwise its stance is drawn from an "
+        "ordered logit on its alignment a toward the power: with L = `slope` x (a − "
+        "`threshold`) and c = `abstain` + `hedge_width` x h, where h is the state's autonomy "
+        "share (the weight its factions give to no power, hedging included), it sides with "
+        "the power with probability σ(L − c), against it with σ(−L − c), and abstains "
+        "otherwise. The stances are an output: the votes table beside events.csv."
+    )
+    fields: ClassVar[dict[str, Spec]] = {
+        "power": Ref("power", doc="the power the motion is about"),
+        "side": Text(
+            doc="the motion is `against` the power or sponsored `for` it",
+            choices=("against", "for"),
+        ),
+        "motion": Text(required=False, doc='a label for the motion (e.g. "A/ES-11/1")'),
+        "states": RefList("state", doc="the states that vote (default: every state)"),
+        "slope": Number(0.0, 100.0, default=10.0, doc="steepness of the response to alignment"),
+        "threshold": Number(
+            0.0, 1.0, default=0.3, doc="alignment toward the power at which a state is torn"
+        ),
+        "abstain": Number(
+            0.0, 10.0, default=0.5, doc="half-width of the abstention band without hedging"
+        ),
+        "hedge_width": Number(
+            0.0, 50.0, default=4.0, doc="added half-width per unit of autonomy share"
+        ),
+        "absent": Number(0.0, 1.0, default=0.02, doc="probability that a state does not vote"),
+    }
+
+    @property
+    def random(self) -> bool:
+        """Always random: each state's stance is drawn."""
+        return True
+
+    def uniforms(self, world: World) -> int:
+        """Uniform draws per replicate: two per state (absence, then stance)."""
+        return 2 * len(world.states)
+
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        p = self.refs["power"]
+        states = _states(ens, self.refs["states"])
+        al = ens.alignment()[:, states, p]  # (R, n)
+        h = ens.autonomy_share()[:, states]
+        L = v["slope"][:, None] * (al - v["threshold"][:, None])
+        c = v["abstain"][:, None] + v["hedge_width"][:, None] * h
+        p_with = 1.0 / (1.0 + np.exp(-(L - c)))
+        p_against = 1.0 / (1.0 + np.exp(-(-L - c)))
+        u = v["_uniforms"].reshape(ens.R, -1, 2)[:, states]  # (R, n, 2)
+        with_power, against = (1, 0) if self.raw["side"] == "against" else (0, 1)
+        stance = np.where(
+            u[..., 1] < p_with,
+            with_power,
+            np.where(u[..., 1] < p_with + p_against, against, 2),
+        )
+        stance = np.where(u[..., 0] < v["absent"][:, None], 3, stance)
+        record = ens.votes.setdefault(self.id, np.full((ens.R, ens.S), -1, dtype=np.int8))
+        record[np.ix_(m, states)] = stance[m].astype(np.int8)
+        return None
+
+
+class Summit(Event):
+    """A power's commitment to a state or group, made at a summit."""
+
+    kind = "summit"
+    summary = (
+        "Power `power` commits to `states` (every state without the list): each state's "
+        "lending stock from the power grows by `lending` (USD bn), its trade with the power "
+        "gains `trade_growth` a year of growth, its tie to the power on `channel` changes by "
+        "`tie`, and the power's standing in its eyes changes by `face` (fading at "
+        "reputation_relaxation); optionally `institution`'s credibility changes by "
+        "`credibility`. A `treaty` is the same commitment made binding: its `face` lasts."
+    )
+    fields: ClassVar[dict[str, Spec]] = {
+        "power": Ref("power", doc="the power that commits"),
+        "states": RefList("state", doc="the states it commits to (default: every state)"),
+        "lending": Number(0.0, 1000.0, default=0.0, doc="lending or investment pledged, USD bn"),
+        "trade_growth": Number(
+            -0.5, 1.0, default=0.0, doc="added growth of trade with the power, per year"
+        ),
+        "channel": Ref("channel", required=False, doc="a channel whose tie changes"),
+        "tie": Number(-1.0, 1.0, default=0.0, doc="tie change on `channel` (capped to [0, 1])"),
+        "face": Number(-1.0, 1.0, default=0.0, doc="reputation change in the states' eyes"),
+        "institution": Ref("institution", required=False, doc="an institution affected"),
+        "credibility": Number(-1.0, 1.0, default=0.0, doc="credibility change of `institution`"),
+    }
+    lasting: ClassVar[bool] = False
+
+    def check(self, world: World, events: Mapping[str, Event], fail: Fail) -> None:
+        if "channel" not in self.refs and self.numbers["tie"].args != (0.0,):
+            raise fail("`tie` needs a `channel`", "channel")
+        if "institution" not in self.refs and self.numbers["credibility"].args != (0.0,):
+            raise fail("`credibility` needs an `institution`", "institution")
+        moves_flows = any(self.numbers[k].args != (0.0,) for k in ("lending", "trade_growth"))
+        if moves_flows and not world.has_economy:
+            raise fail(
+                "`lending` and `trade_growth` move flows; this world has no [[flows]]", "lending"
+            )
+
+    def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        p = self.refs["power"]
+        states = _states(ens, self.refs["states"])
+        mm = m[:, None]
+        lend = np.where(m, v["lending"], 0.0)[:, None]
+        if lend.any():
+            ens.flows[:, states, p, 2] += lend
+            ens.flows_changed()
+        ens.growth[:, states, p, 0] += np.where(m, v["trade_growth"], 0.0)[:, None]
+        if "channel" in self.refs:
+            ens.shift_tie(states, p, self.refs["channel"], np.where(m, v["tie"], 0.0))
+        face = np.where(mm, v["face"][:, None], 0.0)
+        ens.rep[:, states, p] = _clip01(ens.rep[:, states, p] + face)
+        if self.lasting:
+            ens.rep_base[:, states, p] = _clip01(ens.rep_base[:, states, p] + face)
+        if "institution" in self.refs:
+            i = self.refs["institution"]
+            ens.cred[:, i] = _clip01(ens.cred[:, i] + np.where(m, v["credibility"], 0.0))
+        return None
+
+
+class Treaty(Summit):
+    """A binding commitment: a summit whose standing gain lasts."""
+
+    kind = "treaty"
+    summary = (
+        "Like `summit`, but binding: the change of standing (`face`) also moves the "
+        "reputation baseline, so it does not fade."
+    )
+    lasting: ClassVar[bool] = True

@@ -73,9 +73,10 @@ def withdraw(ens: Ensemble, name: str, m: np.ndarray) -> np.ndarray:
     iv.active &= ~m
     success = ens.share[:, b] >= iv.share0 - 1e-12
     sign = np.where(success, 1.0, -1.0)
-    ens.rep[:, iv.power] = np.clip(
-        ens.rep[:, iv.power] + np.where(m, sign * iv.reputation, 0.0), 0, 1
-    )
+    # seen most strongly in the host state, elsewhere by `perception_locality`
+    host = int(ens.state_of[b])
+    change = np.where(m, sign * iv.reputation, 0.0)[:, None] * ens.reach(host, iv.power)
+    ens.rep[:, :, iv.power] = np.clip(ens.rep[:, :, iv.power] + change, 0, 1)
     if iv.institution is not None:
         i = iv.institution
         ens.cred[:, i] = np.clip(ens.cred[:, i] + np.where(m, sign * iv.credibility, 0.0), 0, 1)

@@ -28,7 +28,7 @@ from scipy.sparse import linalg as splinalg
 
 from ..params import parameters
 from .interventions import InterventionState, end_planned
-from .world import World
+from .world import FLOW_KINDS, World
 
 __all__ = ["Ensemble", "InfluenceSystem", "per_step"]
 
@@ -128,8 +128,11 @@ class Ensemble:
         self.anchor = rep1(world.anchor)
         self.autonomy = rep1(world.state_array("autonomy"))
         self.ties = rep1(world.tie_array)
-        self.rep_base = rep1([p.reputation for p in world.powers])
+        #: reputation as each state perceives each power, (R, S, P)
+        self.rep_base = rep1(np.tile([p.reputation for p in world.powers], (S, 1)))
         self.rep = self.rep_base.copy()
+        #: threat perception of each state from each power, (R, S, P)
+        self.threat = np.zeros((R, S, P))
         self.cred_base = rep1([i.credibility for i in world.institutions])
         self.cred = self.cred_base.copy()
         self.patronage = np.zeros((R, F, P))
@@ -142,6 +145,21 @@ class Ensemble:
         self.inst_lead, self.inst_chan, inst_memb = world.institution_arrays
         #: state membership of each institution per replicate (R, I, S); join/leave write it
         self.membership = rep1(inst_memb)
+        #: whether each institution is established (R, I); `establish` sets it
+        self.active = rep1(world.institution_active)
+        # the economy: flows (R, S, P + 1, K) with the powers and the rest of the world, in
+        # USD bn, their growth rates per year, and the economic ties they drive
+        self.flows = rep1(world.flow_array)
+        self.growth = np.zeros_like(self.flows)
+        self.econ = (
+            world.channels.index(world.economic_channel)
+            if world.economic_channel is not None
+            else None
+        )
+        self.tie0 = self.ties[..., self.econ].copy() if self.econ is not None else None
+        self.exposure_share0 = self.exposure_share()
+        self.exposure = world.exposure_array
+        self.autonomy0 = self.autonomy.copy()
         self._inst_power = self.inst_lead.argmax(axis=1)
         self._inst_channel = self.inst_chan.argmax(axis=1)
         self._channel_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -153,6 +171,10 @@ class Ensemble:
         self._canon_f = np.argsort(np.argsort(world.faction_ids))
         self._canon_c = np.r_[np.argsort(np.argsort(world.power_ids)), P, P + 1]
         self.x = self.steady_state()
+        self.alignment0 = self.alignment()
+        #: roll calls recorded by `vote` events: event id -> stances (R, S), int8 codes into
+        #: `events.STANCES`, -1 where the replicate did not vote or the state was not called
+        self.votes: dict[str, np.ndarray] = {}
 
     # ---- structure ---------------------------------------------------------------------
     def ties_changed(self) -> None:
@@ -175,14 +197,16 @@ class Ensemble:
                 bool(np.all(self.ties == self.ties[:1]))
                 and bool(np.all(self.autonomy == self.autonomy[:1]))
                 and bool(np.all(self.membership == self.membership[:1]))
+                and bool(np.all(self.active == self.active[:1]))
             )
             ties = self.ties[:1] if same else self.ties
             membership = self.membership[:1] if same else self.membership
+            active = self.active[:1] if same else self.active
             per_faction = ties[:, self.state_of]  # (R', F, P, C)
             base = (per_faction * self.sens[None, :, None, :]).sum(axis=-1)
             via = np.zeros((ties.shape[0], self.F, len(self.world.institutions)))
             for i, (p, c) in enumerate(zip(self._inst_power, self._inst_channel, strict=True)):
-                member = membership[:, i][:, self.state_of]  # (R', F)
+                member = membership[:, i][:, self.state_of] * active[:, i, None]  # (R', F)
                 via[:, :, i] = member * self.sens[:, c] * per_faction[:, :, p, c]
             auto = (self.autonomy[:1] if same else self.autonomy)[:, self.state_of]
             self._channel_cache = (base, via, auto)
@@ -206,8 +230,23 @@ class Ensemble:
         pull = np.broadcast_to(base, (self.R, self.F, self.P)).copy()
         for i, p in enumerate(self._inst_power):  # institutions in world order
             pull[:, :, p] += gain * (self.cred[:, i, None] * via[:, :, i])
-        pull *= self.params["pull_scale"][:, None, None] * self.rep[:, None, :]
+        pull *= self.params["pull_scale"][:, None, None] * self.rep[:, self.state_of, :]
         return pull + self.patronage
+
+    def hedge(self, pull: np.ndarray, auto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Threatened states hedge: more autonomy, and a turn to the other powers.
+
+        Autonomy x (1 + hedging x T_s) and every power's pull x (1 + hedge_turn x (T_s -
+        threat from that power)), T_s being the state's total threat.
+
+        Returns the arrays unchanged (the same objects) while no state perceives a threat.
+        """
+        if not self.threat.any():
+            return pull, auto
+        total = _sum_last(self.threat)  # (R, S)
+        auto = auto * (1.0 + self.params["hedging"][:, None] * total)[:, self.state_of]
+        turn = 1.0 + self.params["hedge_turn"][:, None, None] * (total[:, :, None] - self.threat)
+        return pull * turn[:, self.state_of, :], auto
 
     def _peer_matrix(self, weight: float) -> sparse.csr_array:
         """``weight · intra + links``, cached for the last weight used."""
@@ -240,8 +279,7 @@ class Ensemble:
     def row_terms(self, noise: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
         """Unnormalised row weights: peer scores, peer mass, pulls, autonomy."""
         peer_x, peer_mass = self.peer_terms()
-        pull = self.pulls()
-        auto = self._channel_terms()[2]
+        pull, auto = self.hedge(self.pulls(), self._channel_terms()[2])
         if noise is not None:
             pull = pull * noise[:, :, : self.P]
             auto = auto * noise[:, :, self.P]
@@ -252,8 +290,8 @@ class Ensemble:
         P = self.P
         intra = self.intra.toarray() * self.params["peer_weight"][r]
         w_peer = (intra + self.links.toarray()) * self.share[r][None, :]
-        pull = self.pulls()[r]
-        auto = self.autonomy[r, self.state_of]
+        pulls, autos = self.hedge(self.pulls(), self.autonomy[:, self.state_of])
+        pull, auto = pulls[r], autos[r]
         raw = np.concatenate([w_peer, pull, auto[:, None]], axis=1)
         W = raw / raw.sum(axis=1, keepdims=True)
         fixed = np.vstack([np.eye(P), np.zeros((1, P))])
@@ -331,7 +369,7 @@ class Ensemble:
             grown = self.share * np.exp(log_gain - shift[:, self.state_of])
             self.share = grown / self.state_sum(grown)[:, self.state_of]
         # 3. reputation, credibility and patronage relax; anchors learn
-        self.rep += per_step(self.params["reputation_relaxation"], dt)[:, None] * (
+        self.rep += per_step(self.params["reputation_relaxation"], dt)[:, None, None] * (
             self.rep_base - self.rep
         )
         self.cred += per_step(self.params["credibility_relaxation"], dt)[:, None] * (
@@ -343,11 +381,146 @@ class Ensemble:
         learning = self.params["anchor_learning"]
         if np.any(learning):
             self.anchor += per_step(learning, dt)[:, None, None] * (self.x - self.anchor)
+        # threat fades; the economy grows (both skipped while idle, so the model without
+        # them is reproduced exactly)
+        if self.threat.any():
+            self.threat *= (1.0 - per_step(self.params["threat_decay"], dt))[:, None, None]
+        self.grow_flows()
         # 4. time passes; unrest and planned interventions end
         self.t += 1
         ended = self.unrest_end <= self.t
         self.unrest[ended] = 0.0
         end_planned(self)
+
+    # ---- the economy -------------------------------------------------------------------
+    def grow_flows(self) -> None:
+        """Grow the flows over one step, then update the ties.
+
+        Growth is by the flows' growth rates and, with a non-zero
+        ``trade_alignment_elasticity``, by the change in alignment since the start.
+        """
+        eps = self.params["trade_alignment_elasticity"]
+        if not self.flows.any() or (not self.growth.any() and not eps.any()):
+            return
+        years = self.dt / 365.0
+        log_rate = np.log1p(self.growth)  # (R, S, P + 1, K)
+        if eps.any():
+            drift = eps[:, None, None] * (self.alignment() - self.alignment0)  # (R, S, P)
+            for k, kind in enumerate(FLOW_KINDS):
+                if kind != "remittances":  # remittances follow labour, not politics
+                    log_rate[:, :, : self.P, k] += drift
+        self.flows *= np.exp(log_rate * years)
+        self.flows_changed()
+
+    def exposure_share(self) -> np.ndarray:
+        """Each power's share of the state's external economic exposure, (R, S, P).
+
+        X_sp = Σ_k flow_spk / Σ_q Σ_k flow_sqk over all partners q (the powers and the rest
+        of the world); 0 where a state has no flows.
+        """
+        per_partner = self.flows.sum(axis=-1)  # (R, S, P + 1)
+        total = per_partner.sum(axis=-1, keepdims=True)
+        out: np.ndarray = np.where(
+            total > 0, per_partner[:, :, : self.P] / np.maximum(total, 1e-300), 0.0
+        )
+        return out
+
+    def flows_changed(self) -> None:
+        """Set the economic ties from the flows.
+
+        tie = tie_2021 x (X / X_2021) ^ flow_tie_elasticity, capped at 1 (unchanged where
+        X_2021 = 0 or the elasticity is 0); X is `exposure_share`.
+        """
+        if self.econ is None or self.tie0 is None:
+            return
+        if not self.params["flow_tie_elasticity"].any():
+            return
+        new = np.minimum(self.tie0 * self._econ_ratio(), 1.0)
+        self.ties[..., self.econ] = new
+        self.ties_changed()
+
+    def _econ_ratio(self) -> np.ndarray:
+        """(X / X_2021) ^ flow_tie_elasticity per state and power, (R, S, P)."""
+        eta = self.params["flow_tie_elasticity"]
+        x0 = self.exposure_share0
+        ratio = np.where(x0 > 0, self.exposure_share() / np.where(x0 > 0, x0, 1.0), 1.0)
+        out: np.ndarray = ratio ** eta[:, None, None]
+        return out
+
+    def rebase_econ(self, state: int) -> None:
+        """Make state ``state``'s economic ties the new base of the flow rule.
+
+        Called after an event wrote them directly, so later flow changes move them from there.
+        """
+        if self.econ is None or self.tie0 is None:
+            return
+        ratio = self._econ_ratio()[:, state]
+        self.tie0[:, state] = self.ties[:, state, :, self.econ] / np.where(ratio > 0, ratio, 1.0)
+
+    def shift_tie(self, states: np.ndarray, power: int, channel: int, delta: np.ndarray) -> None:
+        """Change the ties of ``states`` to ``power`` on ``channel`` by ``delta`` (R,).
+
+        The ties stay in [0, 1]; a change of the economic channel rebases the flow rule.
+        """
+        cur = self.ties[:, states, power, channel]
+        self.ties[:, states, power, channel] = np.clip(cur + delta[:, None], 0.0, 1.0)
+        if channel == self.econ:
+            for s in np.atleast_1d(states):
+                self.rebase_econ(int(s))
+        self.ties_changed()
+
+    def autonomy_share(self) -> np.ndarray:
+        """Weight the state's factions give to no power (the autonomy pole), (R, S).
+
+        The power-share-weighted mean over its factions of autonomy / row total, hedging
+        included and noise left out.
+        """
+        _, peer_mass, pull, auto = self.row_terms()
+        total = peer_mass + _sum_last(pull) + auto
+        return self.state_sum(self.share * (auto / total))
+
+    def share_of(self, kind: str) -> np.ndarray:
+        """Each power's share of the state's flow ``kind`` with all partners, (R, S, P)."""
+        k = FLOW_KINDS.index(kind)
+        flow = self.flows[..., k]
+        total = flow.sum(axis=-1, keepdims=True)
+        out: np.ndarray = np.where(total > 0, flow[:, :, : self.P] / np.maximum(total, 1e-300), 0.0)
+        return out
+
+    def hedging_weight(self) -> np.ndarray:
+        """Each state's autonomy weight after hedging, (R, S)."""
+        if not self.threat.any():
+            return self.autonomy.copy()
+        out: np.ndarray = self.autonomy * (
+            1.0 + self.params["hedging"][:, None] * _sum_last(self.threat)
+        )
+        return out
+
+    def reach(self, state: int | None, power: int) -> np.ndarray:
+        """How strongly each state perceives an act, (R, S), by ``perception_locality``.
+
+        An act in ``state`` reaches state t with weight 1 − locality · (1 − closeness), the
+        closeness being the states' institutional co-membership (`World.comembership`); an
+        act with no state (``state`` None) reaches t with 1 − locality · (1 − exposure of t
+        to ``power``). At locality 0 every weight is exactly 1.
+        """
+        near = self.world.comembership[state] if state is not None else self.exposure[:, power]
+        out: np.ndarray = 1.0 - self.params["perception_locality"][:, None] * (1.0 - near)
+        return out
+
+    def region_reputation(self) -> np.ndarray:
+        """Each power's reputation across the region, (R, P).
+
+        The region-weighted mean of the states' perceptions, written as the first state's
+        value plus weighted departures from it, so it is exactly the common value while
+        every state perceives alike.
+        """
+        first = self.rep[:, 0, :]
+        dev = self.rep - first[:, None, :]
+        if not dev.any():
+            return first.copy()
+        out: np.ndarray = first + np.einsum("rsp,s->rp", dev, self.region_weights())
+        return out
 
     def state_sum(self, a: np.ndarray) -> np.ndarray:
         """Sum a per-faction array (R, F) over each state's factions, giving (R, S)."""

@@ -49,6 +49,8 @@ class Measure:
     recorded : bool
         Recorded as an outcome by default (``score`` is recorded on request; ``unrest`` only
         serves conditions).
+    needs_economy : bool
+        Only for worlds that declare flows (`World.has_economy`); not recorded elsewhere.
     label : str
         What it means, for axes and tables.
     compute : callable
@@ -61,8 +63,13 @@ class Measure:
     per_power: bool
     region: bool = False
     recorded: bool = True
+    needs_economy: bool = False
     label: str
     compute: Compute
+
+    def available(self, world: World) -> bool:
+        """Whether the world has what this measure needs (the economy measures need flows)."""
+        return world.has_economy or not self.needs_economy
 
     def actors(self, world: World) -> list[str]:
         """Valid actor ids of this measure (``region`` included where it applies)."""
@@ -159,8 +166,61 @@ MEASURES: dict[str, Measure] = {
             name="reputation",
             kind="power",
             per_power=False,
-            label="reputation",
+            label="reputation across the region (region-weighted mean of the perceptions)",
+            compute=lambda ens, al: ens.region_reputation(),
+        ),
+        Measure(
+            name="perception",
+            kind="state",
+            per_power=True,
+            label="reputation of each power as each state perceives it",
             compute=lambda ens, al: ens.rep,
+        ),
+        Measure(
+            name="threat",
+            kind="state",
+            per_power=True,
+            label="threat perception of each power",
+            compute=lambda ens, al: ens.threat,
+        ),
+        Measure(
+            name="hedging",
+            kind="state",
+            per_power=False,
+            label="hedging (the autonomy weight after threat)",
+            compute=lambda ens, al: ens.hedging_weight(),
+        ),
+        Measure(
+            name="trade",
+            kind="state",
+            per_power=True,
+            needs_economy=True,
+            label="trade turnover with each power (USD bn per year)",
+            compute=lambda ens, al: ens.flows[:, :, : ens.P, 0],
+        ),
+        Measure(
+            name="trade_share",
+            kind="state",
+            per_power=True,
+            needs_economy=True,
+            label="each power's share of the state's trade",
+            compute=lambda ens, al: ens.share_of("trade"),
+        ),
+        Measure(
+            name="remittance_share",
+            kind="state",
+            per_power=True,
+            needs_economy=True,
+            label="each power's share of the state's remittance inflows",
+            compute=lambda ens, al: ens.share_of("remittances"),
+        ),
+        Measure(
+            name="debt_share",
+            kind="state",
+            per_power=True,
+            needs_economy=True,
+            label="each power's share of the state's lending and investment stock",
+            compute=lambda ens, al: ens.share_of("lending"),
         ),
         Measure(
             name="credibility",

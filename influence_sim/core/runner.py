@@ -48,6 +48,9 @@ class EventPlan:
             k: np.full(R, d.args[0]) if d.constant else np.empty(R)
             for k, d in event.numbers.items()
         }
+        n_u = event.uniforms(scenario.world)
+        if n_u:
+            values["_uniforms"] = np.empty((R, n_u))
         if event.random:
             for j, k in enumerate(ids):
                 gen = generator(replicate_seed(root, k, EVENTS, event.key))
@@ -59,6 +62,8 @@ class EventPlan:
                 for name, dist in event.numbers.items():
                     if not dist.constant:
                         values[name][j] = dist.draw(gen)
+                if n_u:
+                    values["_uniforms"][j] = gen.random(n_u)
         status = np.where(drawn, 0, 1)
         status = np.where((step < 0) | (step >= scenario.steps), 3, status)
         return cls(event=event, step=step, drawn=drawn, values=values, status=status)
@@ -71,7 +76,7 @@ class Recorder:
         self.steps = np.unique(np.r_[np.arange(0, steps + 1, every), steps])
         T, R = len(self.steps), ens.R
         names = [*RECORDED, *(["score"] if factions else [])]
-        self.measures = [MEASURES[n] for n in names]
+        self.measures = [MEASURES[n] for n in names if MEASURES[n].available(ens.world)]
         self.data = {
             m.name: np.empty((T, R, *m.shape(ens.world)), dtype=np.float32) for m in self.measures
         }

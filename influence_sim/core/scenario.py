@@ -561,6 +561,12 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
                 continue
             if not isinstance(val, str):
                 raise fail(f"expected a string, got {excerpt(val)}", fld)
+            if spec.choices is not None and val not in spec.choices:
+                raise fail(
+                    f"unknown value {excerpt(val)}; {one_of(spec.choices)}",
+                    fld,
+                    suggest(val, spec.choices),
+                )
     return cls(
         id=eid,
         date=when_date,

@@ -30,8 +30,24 @@ __all__ = ["Faction", "Institution", "Power", "State", "World", "available_world
 SUM_TOL = 1e-6
 #: The sections of a world file.
 WORLD_SECTIONS = frozenset(
-    {"world", "powers", "states", "factions", "institutions", "ties", "links"}
+    {
+        "world",
+        "powers",
+        "states",
+        "factions",
+        "institutions",
+        "ties",
+        "links",
+        "economies",
+        "flows",
+        "exposures",
+    }
 )
+#: The economic flows per state and power, in USD bn: trade turnover (per year), remittances
+#: received (per year) and the lending or investment stock.
+FLOW_KINDS = ("trade", "remittances", "lending")
+#: The state-wide totals of the flows (all partners), per state in ``[[economies]]``.
+FLOW_TOTALS = {k: f"{k}_total" for k in FLOW_KINDS}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,6 +98,7 @@ class Institution:
     channel: str
     members: tuple[str, ...]
     credibility: float
+    active: bool = True
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,6 +123,14 @@ class World:
     institutions: tuple[Institution, ...]
     links: tuple[tuple[str, str, float], ...]
     ties: Mapping[tuple[str, str], Mapping[str, float]] = field(repr=False)
+    #: the channel whose tie strength follows the flows (None: no channel does)
+    economic_channel: str | None = None
+    #: per state, the totals of each flow with all partners (``trade_total`` ...), USD bn
+    economies: Mapping[str, Mapping[str, float]] = field(default_factory=dict, repr=False)
+    #: per (state, power), the flows (``trade``, ``remittances``, ``lending``), USD bn
+    flows: Mapping[tuple[str, str], Mapping[str, float]] = field(default_factory=dict, repr=False)
+    #: per (state, power), the state's exposure to the power's use of force, in [0, 1]
+    exposures: Mapping[tuple[str, str], float] = field(default_factory=dict, repr=False)
 
     # ---- ids and indices -------------------------------------------------------------
     @cached_property
@@ -209,6 +234,58 @@ class World:
                 if self.kind_of(m) == "state":
                     memb[k, self.index[m]] = 1.0
         return lead, chan, memb
+
+    @cached_property
+    def institution_active(self) -> np.ndarray:
+        """Whether each institution is active at the start (I,): 0 until `establish`."""
+        return np.array([1.0 if i.active else 0.0 for i in self.institutions])
+
+    @property
+    def has_economy(self) -> bool:
+        """Whether the world declares economic flows (the economy measures need them)."""
+        return bool(self.flows)
+
+    @cached_property
+    def flow_array(self) -> np.ndarray:
+        """Flows per state, partner and kind, shape (S, P + 1, K), USD bn.
+
+        Partners are the powers, then the rest of the world: a state's declared total less
+        its flows with the powers (0 where no total is declared). K follows `FLOW_KINDS`.
+        """
+        S, P = len(self.states), len(self.powers)
+        out = np.zeros((S, P + 1, len(FLOW_KINDS)))
+        for (s, p), vals in self.flows.items():
+            for k, kind in enumerate(FLOW_KINDS):
+                out[self.index[s], self.index[p], k] = vals.get(kind, 0.0)
+        for s, totals in self.economies.items():
+            for k, kind in enumerate(FLOW_KINDS):
+                if FLOW_TOTALS[kind] in totals:
+                    j = self.index[s]
+                    out[j, P, k] = max(totals[FLOW_TOTALS[kind]] - out[j, :P, k].sum(), 0.0)
+        return out
+
+    @cached_property
+    def exposure_array(self) -> np.ndarray:
+        """Exposure of each state to each power's use of force, shape (S, P); absent pairs 0."""
+        out = np.zeros((len(self.states), len(self.powers)))
+        for (s, p), v in self.exposures.items():
+            out[self.index[s], self.index[p]] = v
+        return out
+
+    @cached_property
+    def comembership(self) -> np.ndarray:
+        """Institutional closeness of each pair of states, shape (S, S), 1 on the diagonal.
+
+        For two states, the share of the institutions either belongs to that both belong to
+        (the Jaccard index of their memberships of the institutions active at the start; 0
+        when neither belongs to any).
+        """
+        memb = (self.institution_arrays[2] > 0) & (self.institution_active[:, None] > 0)
+        both = (memb[:, :, None] & memb[:, None, :]).sum(axis=0)
+        either = (memb[:, :, None] | memb[:, None, :]).sum(axis=0)
+        out: np.ndarray = np.where(either > 0, both / np.maximum(either, 1), 0.0)
+        np.fill_diagonal(out, 1.0)
+        return out
 
     @cached_property
     def peer_matrices(self) -> tuple[sparse.csr_array, sparse.csr_array]:
@@ -410,7 +487,16 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
             raise WorldError(f"missing required section [{sec}]", file=path)
     head = _Reader(data["world"], file=path, item="[world]")
     head.check_keys(
-        {"name", "title", "description", "as_of", "channels", "balance", "corridor_power"}
+        {
+            "name",
+            "title",
+            "description",
+            "as_of",
+            "channels",
+            "balance",
+            "corridor_power",
+            "economic_channel",
+        }
     )
     name = head.text("name")
     channels = tuple(head.text_list("channels"))
@@ -447,6 +533,21 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         known.check(head, b, "power", "balance")
     corridor = head.text("corridor_power", default=known.ids["power"][-1])
     known.check(head, corridor, "power", "corridor_power")
+    economies = _read_economies(_tables(data, "economies", path, "economy"), known)
+    flows = _read_pairs(_tables(data, "flows", path, "flow"), known, FLOW_KINDS, lo=0.0)
+    _check_totals(flows, economies, path)
+    exposures = {
+        k: v["exposure"]
+        for k, v in _read_pairs(
+            _tables(data, "exposures", path, "exposure"), known, ("exposure",), hi=1.0
+        ).items()
+        if "exposure" in v
+    }
+    econ: str | None = None
+    if "economic_channel" in head.table:
+        econ = known.check(head, head.text("economic_channel"), "channel", "economic_channel")
+    elif flows and "economic" in channels:
+        econ = "economic"
     return World(
         name=name,
         title=head.text("title", default=name),
@@ -462,6 +563,10 @@ def load_world(ref: str | Path, *, relative_to: Path | None = None) -> World:
         institutions=tuple(institutions),
         links=tuple(links),
         ties=ties,
+        economic_channel=econ,
+        economies=economies,
+        flows=flows,
+        exposures=exposures,
     )
 
 
@@ -603,6 +708,7 @@ def _read_institution(r: _Reader, known: _Known) -> Institution:
             "other_members",
             "members_source",
             "credibility",
+            "active",
         }
     )
     iid = r.ident("id")
@@ -622,6 +728,13 @@ def _read_institution(r: _Reader, known: _Known) -> Institution:
     if len(set(members)) != len(members):
         raise r.fail("duplicate member", field="members")
     r.text("members_source")
+    active = r.table.get("active", True)
+    if not isinstance(active, bool):
+        raise r.fail(
+            f"expected true or false (false: declared but not yet established), got "
+            f"{excerpt(active)}",
+            field="active",
+        )
     return Institution(
         id=iid,
         name=r.text("name"),
@@ -629,7 +742,67 @@ def _read_institution(r: _Reader, known: _Known) -> Institution:
         channel=chan,
         members=tuple(members),
         credibility=r.number("credibility", lo=0, hi=1),
+        active=active,
     )
+
+
+def _read_economies(readers: list[_Reader], known: _Known) -> dict[str, dict[str, float]]:
+    """``[[economies]]``: per state, the totals of its flows with all partners (USD bn)."""
+    out: dict[str, dict[str, float]] = {}
+    totals = set(FLOW_TOTALS.values())
+    for r in readers:
+        r.check_keys({"state", *totals})
+        st = known.check(r, r.text("state"), "state", "state")
+        r.item = f"economy {st}"
+        if st in out:
+            raise r.fail("duplicate economy for this state")
+        out[st] = {k: r.number(k, lo=0.0) for k in sorted(totals) if k in r.table}
+    return out
+
+
+def _read_pairs(
+    readers: list[_Reader],
+    known: _Known,
+    fields: tuple[str, ...],
+    *,
+    lo: float = 0.0,
+    hi: float = np.inf,
+) -> dict[tuple[str, str], dict[str, float]]:
+    """Tables keyed by (state, power), e.g. ``[[flows]]`` or ``[[exposures]]``."""
+    out: dict[tuple[str, str], dict[str, float]] = {}
+    for r in readers:
+        r.check_keys({"state", "power", *fields})
+        st = known.check(r, r.text("state"), "state", "state")
+        pw = known.check(r, r.text("power"), "power", "power")
+        kind = r.item.split(" ", 1)[0]
+        r.item = f"{kind} {st}-{pw}"
+        if (st, pw) in out:
+            raise r.fail(f"duplicate {kind} for this state and power")
+        out[(st, pw)] = {k: r.number(k, lo=lo, hi=hi) for k in fields if k in r.table}
+        if not out[(st, pw)]:
+            raise r.fail(f"needs at least one of {', '.join(fields)}", field=fields[0])
+    return out
+
+
+def _check_totals(
+    flows: Mapping[tuple[str, str], Mapping[str, float]],
+    economies: Mapping[str, Mapping[str, float]],
+    path: Path,
+) -> None:
+    """A state's declared total of a flow is at least its flows with the powers."""
+    for st, totals in economies.items():
+        for kind, total_key in FLOW_TOTALS.items():
+            if total_key not in totals:
+                continue
+            with_powers = sum(v.get(kind, 0.0) for (s, _), v in flows.items() if s == st)
+            if with_powers > totals[total_key] + SUM_TOL:
+                raise WorldError(
+                    f"{total_key} {totals[total_key]:g} is less than the {kind} with the "
+                    f"powers ({with_powers:g}); the total covers all partners",
+                    file=path,
+                    item=f"economy {st}",
+                    field=total_key,
+                )
 
 
 def _check_shares(states: list[State], factions: list[Faction], path: Path) -> None:

@@ -34,6 +34,7 @@ class ChunkResult:
     timeseries: pa.Table
     summary: pd.DataFrame
     events: pd.DataFrame
+    votes: pd.DataFrame
 
 
 def run_task(scenario: Scenario, task: Task, seed: int, output: Output) -> ChunkResult:
@@ -49,13 +50,17 @@ def run_task(scenario: Scenario, task: Task, seed: int, output: Output) -> Chunk
         factions=output.factions,
         check_memory=False,  # the batch checked its chunks up front
     )
-    keep = [*output.measures, *(["score"] if output.factions else [])]
+    # measures the world cannot produce (the economy without [[flows]]) are not recorded
+    keep = [m for m in [*output.measures, *(["score"] if output.factions else [])] if m in res.data]
     ts = res.wide_table(keep)  # the selected measures; the summary uses them all
     summary = res.summary()
     summary.insert(1, "point", task.point)
     events = res.events()
     events.insert(1, "point", task.point)
-    return ChunkResult(task=task, timeseries=ts, summary=summary, events=events)
+    votes = res.votes()
+    votes.insert(1, "point", task.point)
+    votes = votes.astype({"replicate": "int64", "point": "int64"})
+    return ChunkResult(task=task, timeseries=ts, summary=summary, events=events, votes=votes)
 
 
 def execute(

@@ -37,6 +37,7 @@ __all__ = [
     "KIND",
     "ChunkFile",
     "StoreLock",
+    "chunk_files",
     "file_digest",
     "read_manifest",
     "seal_manifest",
@@ -44,8 +45,8 @@ __all__ = [
 
 KIND = "influence-sim experiment"
 #: 1: chunks without checksums; 2: chunk sizes and SHA-256 in the manifest, page checksums,
-#: the manifest's own checksum.
-FORMAT = 2
+#: the manifest's own checksum; 3: a votes file per chunk.
+FORMAT = 3
 #: The manifest key holding the SHA-256 of the rest of the manifest.
 MANIFEST_CHECKSUM = "manifest_sha256"
 #: What an experiment manifest must hold for the store to be read.
@@ -62,7 +63,12 @@ REQUIRED = (
     "chunks",
 )
 #: The chunk files of one chunk, by kind.
-FILES = ("ts", "summary", "events")
+FILES = ("ts", "summary", "events", "votes")
+
+
+def chunk_files(fmt: int) -> tuple[str, ...]:
+    """The chunk files of a store of format ``fmt`` (stores before format 3 hold no votes)."""
+    return FILES if fmt >= 3 else FILES[:3]
 
 
 def file_digest(path: Path) -> tuple[int, str]:

@@ -7,7 +7,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .._io import versions
+from ..core.events import STANCES
 from ..core.measures import MEASURES
 from ..core.runner import STATUS, EventPlan, run_ensemble
 from ..core.scenario import Scenario
@@ -27,7 +28,20 @@ from ..seeds import SeedLike, root_seed
 from .budget import ENV, format_bytes, memory_budget, run_bytes
 from .source import ScenarioRecord, named_states
 
-__all__ = ["Result", "RunFiles", "load_run", "simulate"]
+__all__ = ["VOTE_COLUMNS", "Result", "RunFiles", "load_run", "simulate"]
+
+#: The columns of the votes table (one row per replicate, roll call and state called).
+VOTE_COLUMNS = [
+    "scenario",
+    "replicate",
+    "event",
+    "motion",
+    "power",
+    "side",
+    "date",
+    "state",
+    "stance",
+]
 
 
 def _dictionary(labels: Sequence[str | None], idx: np.ndarray) -> pa.DictionaryArray:
@@ -61,6 +75,9 @@ class Result:
         Per event, its schedule and outcome per replicate.
     every : int
         Recording interval in steps.
+    stances : dict of str to ndarray
+        Per `vote` event, each replicate's stance per state, (R, S) int8 codes into
+        ``events.STANCES`` (-1: no vote). `Result.votes` is the tidy table.
     """
 
     scenario: Scenario
@@ -70,6 +87,7 @@ class Result:
     data: dict[str, np.ndarray]
     plans: list[EventPlan]
     every: int = 1
+    stances: dict[str, np.ndarray] = field(default_factory=dict)
 
     # ---- labels ------------------------------------------------------------------------
     @property
@@ -315,6 +333,39 @@ class Result:
             ],
         )
 
+    def votes(self) -> pd.DataFrame:
+        """Each state's stance in each roll call, per replicate (columns `VOTE_COLUMNS`).
+
+        Stances are drawn by the model (`vote` events), never given: yes, no, abstain or
+        absent. A replicate in which the vote did not take place has no rows for it.
+        """
+        rows = []
+        states = self.scenario.world.state_ids
+        day0 = np.datetime64(self.scenario.start, "D")
+        for plan in self.plans:
+            codes = self.stances.get(plan.event.id)
+            if codes is None:
+                continue
+            e = plan.event
+            applied = day0 + plan.step * self.scenario.step_days
+            for j, k in enumerate(self.replicates):
+                for s, code in enumerate(codes[j]):
+                    if code >= 0:
+                        rows.append(
+                            (
+                                self.scenario.name,
+                                int(k),
+                                e.id,
+                                e.raw.get("motion", ""),
+                                e.raw["power"],
+                                e.raw["side"],
+                                str(applied[j]),
+                                states[s],
+                                STANCES[code],
+                            )
+                        )
+        return pd.DataFrame(rows, columns=VOTE_COLUMNS)
+
     def firing_rates(self) -> pd.Series:
         """Share of replicates in which each event fired."""
         return pd.Series(self.event_rates(), name="fired")
@@ -368,7 +419,7 @@ class Result:
         }
 
     def write(self, out: str | Path) -> Path:
-        """Write manifest.json, timeseries/ (Parquet), summary.csv and events.csv to ``out``.
+        """Write manifest.json, timeseries/ (Parquet), summary.csv, events.csv and votes.csv.
 
         The files are written into a temporary sibling directory that then replaces ``out``,
         so a crash never leaves a half-written result set. An existing ``out`` is replaced
@@ -391,6 +442,7 @@ class Result:
                 self.write_parquet(m, ts / f"{m}.parquet")
             self.summary().to_csv(tmp / "summary.csv", index=False)
             self.events().to_csv(tmp / "events.csv", index=False)
+            self.votes().to_csv(tmp / "votes.csv", index=False)
             (tmp / "manifest.json").write_text(json.dumps(self.manifest(), indent=2) + "\n")
             if out.exists():
                 old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -411,7 +463,7 @@ class Result:
 #: What a run's output folder holds; `Result.write` replaces nothing else.
 RUN_KIND = "influence-sim run"
 RUN_FORMAT = 1
-RUN_ENTRIES = frozenset({"manifest.json", "timeseries", "summary.csv", "events.csv"})
+RUN_ENTRIES = frozenset({"manifest.json", "timeseries", "summary.csv", "events.csv", "votes.csv"})
 
 
 def _run_manifest(path: Path) -> dict[str, Any] | None:
@@ -476,6 +528,7 @@ class RunFiles:
     timeseries: pd.DataFrame
     summary: pd.DataFrame
     events: pd.DataFrame
+    votes: pd.DataFrame
 
 
 def load_run(path: str | Path) -> RunFiles:
@@ -493,6 +546,9 @@ def load_run(path: str | Path) -> RunFiles:
         timeseries=ts,
         summary=pd.read_csv(path / "summary.csv"),
         events=pd.read_csv(path / "events.csv", keep_default_na=False),
+        votes=pd.read_csv(path / "votes.csv", keep_default_na=False)
+        if (path / "votes.csv").exists()
+        else pd.DataFrame(columns=VOTE_COLUMNS),
     )
 
 
@@ -556,7 +612,7 @@ def simulate(
                 argument="replicates",
             )
     root = root_seed(rng)
-    data, steps, plans, _ = run_ensemble(
+    data, steps, plans, ens = run_ensemble(
         scenario, ids, root, every=every, factions=factions, progress=progress
     )
     return Result(
@@ -567,4 +623,5 @@ def simulate(
         data=data,
         plans=plans,
         every=every,
+        stances=dict(ens.votes),
     )

@@ -37,15 +37,16 @@ from ..errors import StoreError
 from .design import Experiment, Task, identity_sha256
 from .executors import ChunkResult
 from .integrity import (
-    FILES,
     FORMAT,
     KIND,
     ChunkFile,
     StoreLock,
+    chunk_files,
     file_digest,
     read_manifest,
     seal_manifest,
 )
+from .run import VOTE_COLUMNS
 from .source import ScenarioRecord, named_states
 
 __all__ = ["Repair", "ResultSet", "Store", "VerifyReport", "load_results", "verify_store"]
@@ -75,6 +76,11 @@ class Store:
     def chunks_dir(self) -> Path:
         """Folder of the chunk files."""
         return self.path / "chunks"
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The chunk files this store's format holds."""
+        return chunk_files(int(self.manifest.get("format", 1)))
 
     @classmethod
     def open(cls, path: str | Path, exp: Experiment, *, resume: bool) -> Store:
@@ -147,13 +153,13 @@ class Store:
         for cid, entry in self.manifest["chunks"].items():
             if entry.get("status") != "done":
                 continue
-            for kind in FILES:
+            for kind in self.files:
                 cf = ChunkFile(self.path, cid, kind, entry.get("files", {}).get(kind))
                 problem = cf.problem()
                 if problem is not None:
                     self.repaired.append(Repair(cid, cf.path.name, problem))
                     entry.update(status="pending")
-                    for k in FILES:
+                    for k in self.files:
                         ChunkFile(self.path, cid, k, None).path.unlink(missing_ok=True)
                     break
         if self.repaired:
@@ -175,9 +181,12 @@ class Store:
             "ts": (result.timeseries, ["replicate", "step"]),
             "summary": (pa.Table.from_pandas(result.summary, preserve_index=False), True),
             "events": (pa.Table.from_pandas(result.events, preserve_index=False), True),
+            "votes": (pa.Table.from_pandas(result.votes, preserve_index=False), True),
         }
         files = {}
         for kind, (table, stats) in tables.items():
+            if kind not in self.files:
+                continue
             with atomic_file(self.chunks_dir / f"{cid}.{kind}.parquet") as tmp:
                 pq.write_table(
                     table,
@@ -568,6 +577,16 @@ class ResultSet:
         """Which events fired in which replicate."""
         return self._concat("events", ["scenario", "point", "event", "replicate"])
 
+    @cached_property
+    def votes(self) -> pd.DataFrame:
+        """Each state's stance in each roll call (`vote` events), per replicate.
+
+        Empty for stores written before votes were recorded (format < 3).
+        """
+        if "votes" not in chunk_files(int(self.manifest.get("format", 1))):
+            return pd.DataFrame(columns=VOTE_COLUMNS)
+        return self._concat("votes", ["scenario", "point", "event", "replicate", "state"])
+
     def _concat(self, kind: str, order: list[str]) -> pd.DataFrame:
         chunks = self._chunks()
         if not chunks:
@@ -747,7 +766,7 @@ def verify_store(path: str | Path) -> VerifyReport:
             report.pending.append(cid)
             continue
         bad = False
-        for kind in FILES:
+        for kind in chunk_files(fmt):
             cf = ChunkFile(path, cid, kind, entry.get("files", {}).get(kind))
             problem = cf.problem()
             if problem is None and fmt < 2:
