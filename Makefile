@@ -34,14 +34,20 @@ browser:
 
 setup: $(STAMP) browser
 
-# the main job: the Kazakhstan 2022 experiment (baseline against its counterfactuals);
+# the main job: the Kazakhstan 2022 experiment (baseline against its counterfactuals), then
+# what came after (2022-2025: the invasion of Ukraine against no invasion: flows and votes);
 # rerunning completes an interrupted batch and reuses a finished one
 EXPERIMENT := scenarios/experiments/kazakhstan_2022.toml
 RESULTS := results/kazakhstan_2022
+AFTER := scenarios/experiments/ukraine_war_2022.toml
+AFTER_RESULTS := results/ukraine_war_2022
 
 run: $(STAMP)
 	$(BIN)/influence-sim batch $(EXPERIMENT) --out $(RESULTS) --resume
 	$(BIN)/influence-sim compare $(RESULTS)
+	$(BIN)/influence-sim batch $(AFTER) --out $(AFTER_RESULTS) --resume
+	$(BIN)/influence-sim compare $(AFTER_RESULTS)
+	$(BIN)/influence-sim report $(AFTER_RESULTS)
 	$(BIN)/influence-sim report $(RESULTS)
 
 # static checks, in order: lint, formatting, the import-layer contract, types

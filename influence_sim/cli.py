@@ -154,7 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="actor of the outcome (default: the first state the scenarios' events name)",
     )
-    p.add_argument("--power", default=None, help="power, for alignment")
+    p.add_argument(
+        "--power",
+        default=None,
+        help="power, for per-power measures (alignment, perception, threat, trade, ...)",
+    )
     p.add_argument(
         "--at", type=_date, default=None, help="date of the outcome (default: the horizon)"
     )
@@ -194,7 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="actor of that outcome (default: the first state the scenarios' events name)",
     )
-    p.add_argument("--power", default=None, help="power, for alignment")
+    p.add_argument(
+        "--power",
+        default=None,
+        help="power, for per-power measures (alignment, perception, threat, trade, ...)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
     p = sub.add_parser(

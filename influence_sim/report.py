@@ -2,8 +2,8 @@
 
 The report embeds its figures (PNG, base64) and needs nothing else: no scripts, no fonts, no
 network. It holds the experiment and its scenarios with their event timelines and sources, the
-figures, the comparison, time-to-threshold and attribution tables, the parameters and the
-manifest.
+figures, the comparison, time-to-threshold, votes (when the scenarios hold roll calls) and
+attribution tables, the parameters and the manifest.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # kept out of the import: pyarrow, matplotlib
     from .experiment.source import ScenarioRecord
     from .experiment.store import ResultSet
 
-__all__ = ["build_report"]
+__all__ = ["build_report", "vote_shares"]
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
@@ -52,6 +52,7 @@ nav a { margin-right: 14px; } .src { font-size: 0.85em; color: #444; word-break:
 .tag { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 0.8em;
        background: #eef; } .removed { background: #fdd; } .added { background: #dfd; }
 .replaced { background: #ffd; }
+table.votes td.num { min-width: 3.2em; } table.votes th { text-align: center; }
 """
 
 SECTIONS = [
@@ -63,6 +64,8 @@ SECTIONS = [
     ("manifest", "Manifest"),
 ]
 """Anchors and labels of the navigation bar."""
+#: The votes section, linked after the effects when the scenarios hold roll calls.
+VOTES_SECTION = ("votes", "Votes")
 
 CAPTIONS = {
     "balance_by_state": "Balance (first power's alignment minus the second's) per state and "
@@ -85,6 +88,12 @@ CAPTIONS = {
     "sum to 1).",
     "faction_leaders": "Share of replicates in which each faction holds the largest share.",
     "faction_quantiles": "Power share of each faction: median with 50% and 90% bands.",
+    "economy": "Per state, trade turnover with each power (USD bn per year, top) and each "
+    "power's share of the state's trade (solid), remittance inflows (dashed) and lending and "
+    "investment stock (dotted) (bottom): medians with the central 90% band across replicates; "
+    "dashed vertical lines mark the events that move flows. economy: the baseline; "
+    "economy_<scenario>: a counterfactual whose flows differ from the baseline's, with the "
+    "baseline's medians drawn faintly behind.",
 }
 
 
@@ -212,9 +221,13 @@ def _header(results: ResultSet) -> str:
     )
 
 
-def _intro() -> str:
-    """Navigation links and how to read the comparisons."""
-    links = "".join(f"<a href='#{anchor}'>{label}</a>" for anchor, label in SECTIONS)
+def _intro(votes: bool = False) -> str:
+    """Navigation links and how to read the comparisons; ``votes``: link the votes section."""
+    sections = list(SECTIONS)
+    if votes:
+        at = [anchor for anchor, _ in sections].index("effects") + 1
+        sections.insert(at, VOTES_SECTION)
+    links = "".join(f"<a href='#{anchor}'>{label}</a>" for anchor, label in sections)
     return (
         f"<nav>{links}</nav>\n"
         "<p>Every counterfactual is compared with the baseline replicate by replicate: "
@@ -334,6 +347,163 @@ def _thresholds(cmp: Comparison) -> str:
     )
 
 
+def vote_shares(
+    votes: pd.DataFrame,
+    *,
+    scenarios: list[str] | None = None,
+    states: list[str] | None = None,
+) -> pd.DataFrame:
+    """Share of replicates voting yes, no, abstain or absent, per roll call and state.
+
+    Parameters
+    ----------
+    votes : pandas.DataFrame
+        The votes table (`ResultSet.votes` or `Result.votes`: one row per replicate, roll
+        call and state; a ``point`` column is optional).
+    scenarios, states : list of str, optional
+        The order of the rows' scenarios and states (default: as they come).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns scenario, point, event, motion, power, side, date, state, replicates (the
+        replicates in which the state was called in that roll call) and one column per
+        stance (``yes``, ``no``, ``abstain``, ``absent``) that sum to 1 in each row. ``date``
+        is the roll call's date, or ``first to last`` where it differs between replicates.
+        Rows are ordered by scenario, point, date, event and state.
+    """
+    from .core.events import STANCES
+
+    columns = [
+        "scenario",
+        "point",
+        "event",
+        "motion",
+        "power",
+        "side",
+        "date",
+        "state",
+        "replicates",
+        *STANCES,
+    ]
+    if votes.empty:
+        return pd.DataFrame(columns=columns)
+    v = votes.copy()
+    if "point" not in v:
+        v["point"] = 0
+    for c in ("scenario", "event", "motion", "power", "side", "state", "stance", "date"):
+        v[c] = v[c].fillna("").astype(str)
+    keys = ["scenario", "point", "event", "motion", "power", "side", "state"]
+    counts = (
+        v.groupby([*keys, "stance"], sort=False, observed=True)
+        .size()
+        .unstack("stance", fill_value=0)
+        .reindex(columns=list(STANCES), fill_value=0)
+    )
+    n = counts.sum(axis=1)
+    out = counts.div(n, axis=0)
+    out.insert(0, "replicates", n)
+    out = out.reset_index()
+    out.columns.name = None
+    span = v.groupby(["scenario", "point", "event"], sort=False)["date"].agg(["min", "max"])
+    when = {k: lo if lo == hi else f"{lo} to {hi}" for k, lo, hi in span.itertuples(name=None)}
+    out["date"] = [when[k] for k in zip(out["scenario"], out["point"], out["event"], strict=True)]
+    first = span["min"].to_dict()
+    out["_first"] = [
+        first[k] for k in zip(out["scenario"], out["point"], out["event"], strict=True)
+    ]
+    scen = scenarios or list(dict.fromkeys(out["scenario"]))
+    sts = states or list(dict.fromkeys(out["state"]))
+    out["_s"] = [scen.index(x) if x in scen else len(scen) for x in out["scenario"]]
+    out["_t"] = [sts.index(x) if x in sts else len(sts) for x in out["state"]]
+    out = out.sort_values(["_s", "point", "_first", "event", "_t"], kind="stable")
+    return out[columns].reset_index(drop=True)
+
+
+def _pct(share: float) -> str:
+    """A share as a whole percentage; one decimal where rounding would show 0% or 100%."""
+    text = f"{share:.0%}"
+    if (text == "0%" and share > 0) or (text == "100%" and share < 1):
+        text = f"{share:.1%}"
+    return text
+
+
+def _votes(results: ResultSet) -> str:
+    """Per roll call, each state's share of replicates voting yes / no / abstain / absent.
+
+    One table per roll call: a row per state, the scenarios that hold the roll call side by
+    side (the baseline first). Empty when the scenarios hold no `vote` event.
+    """
+    votes = results.votes
+    if votes.empty:
+        return ""
+    world = results.world()
+    names = {s.id: s.name for s in world.states}
+    shares = vote_shares(votes, scenarios=results.scenarios, states=list(world.state_ids))
+    stances = list(shares.columns[9:])
+    n_rep = results.n_replicates
+    parts = [
+        "<h2 id='votes'>Votes</h2>",
+        "<p>Roll calls (<code>vote</code> events): per state, the share of replicates in "
+        "which it voted yes, no, abstained or was absent. <b>The stances are drawn by the "
+        "model</b> from each state's alignment toward the power and its hedging (the vote "
+        "kind's response function): they are an output of the simulation, never an input. "
+        "Shares are of the replicates in which the roll call took place, so each row sums "
+        "to 100%; on a motion <i>against</i> a power, yes is a vote against it.</p>",
+    ]
+    by_point = shares["point"].nunique() > 1
+    order = shares.drop_duplicates(["point", "event"])[["point", "event"]]
+    order = order.sort_values("point", kind="stable")
+    for point, event in order.itertuples(index=False):
+        rc = shares[(shares["point"] == point) & (shares["event"] == event)]
+        held = [s for s in results.scenarios if s in set(rc["scenario"])]
+        first = rc.iloc[0]
+        title = f"{event}" + (f": {first['motion']}" if first["motion"] else "")
+        title += f" (point {point})" if by_point else ""
+        parts.append(f"<h3>{_esc(title)}</h3>")
+        notes = []
+        for s in held:
+            reps = votes[(votes["scenario"] == s) & (votes["event"] == event)]
+            if "point" in votes:
+                reps = reps[reps["point"] == point]
+            took = reps["replicate"].nunique() / n_rep if n_rep else 0.0
+            date = rc.loc[rc["scenario"] == s, "date"].iloc[0]
+            notes.append(f"{_esc(s)}: {_esc(date)}, held in {_pct(took)} of {n_rep} replicates")
+        missing = [s for s in results.scenarios if s not in held]
+        if missing:
+            notes.append("not held in " + ", ".join(_esc(s) for s in missing))
+        parts.append(
+            f"<p class='meta'>A motion {_esc(first['side'])} {_esc(first['power'])}. "
+            + "; ".join(notes)
+            + ".</p>"
+        )
+        head1 = "<th rowspan='2'>state</th>" + "".join(
+            f"<th colspan='{len(stances)}'>{_esc(s)}"
+            + (" (baseline)" if s == results.baseline else "")
+            + "</th>"
+            for s in held
+        )
+        head2 = "".join(f"<th>{_esc(st)}</th>" for _ in held for st in stances)
+        rows = []
+        for state in dict.fromkeys(rc["state"]):
+            cells = []
+            for s in held:
+                hit = rc[(rc["scenario"] == s) & (rc["state"] == state)]
+                for st in stances:
+                    if hit.empty:
+                        cells.append("<td></td>")
+                        continue
+                    v = float(hit[st].iloc[0])
+                    shade = f" style='background: rgba(70, 110, 160, {0.45 * v:.2f})'" if v else ""
+                    cells.append(f"<td class='num'{shade}>{_pct(v)}</td>")
+            label = f"{names.get(state, state)} ({state})"
+            rows.append(f"<tr><td>{_esc(label)}</td>{''.join(cells)}</tr>")
+        parts.append(
+            f"<table class='votes'><tr>{head1}</tr><tr>{head2}</tr>{''.join(rows)}</table>"
+        )
+    return "\n".join(parts)
+
+
 def _attribution(
     contributions: pd.DataFrame | None, partial: pd.DataFrame | None, explained: str
 ) -> str:
@@ -433,13 +603,15 @@ def build_report(
         from .plots import figure_set
 
         figures = figure_set(results, comparison=comparison, contributions=contributions)
+    votes = _votes(results)
     sections = [
         _header(results),
-        _intro(),
+        _intro(votes=bool(votes)),
         _scenarios(results),
         _figures(figures),
         _effects(comparison, top),
         _thresholds(comparison),
+        votes,
         _attribution(contributions, partial, explained),
         _parameters(results),
         _manifest(results),

@@ -1,4 +1,9 @@
-"""Hypothesis strategies: valid event sequences built from the event kinds' field specs."""
+"""Hypothesis strategies: valid event sequences built from the event kinds' field specs.
+
+Every kind in `EVENT_KINDS` is drawn (the kinds that move flows only for worlds with
+[[flows]]); fields follow their specs, plus the cross-field rules the specs cannot state
+(sanction shares summing to 1, a summit's `tie` only with a `channel` ...).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,10 @@ from influence_sim.core.world import World
 from influence_sim.params import parameters
 
 START = date(2022, 1, 1)
+#: Labels of states outside the world that a `war` may target.
+OUTSIDE_LABELS = ("UA", "GE", "MD")
+#: Kinds that move flows, drawn only for worlds with [[flows]].
+NEEDS_ECONOMY = frozenset({"sanction", "trend"})
 
 
 @st.composite
@@ -40,13 +49,66 @@ def _faction_in(draw: st.DrawFn, world: World, state: str | None = None) -> str:
     return draw(st.sampled_from(ids))
 
 
+def _text(draw: st.DrawFn, world: World, kind: str, name: str, spec: Text) -> str | None:
+    """A valid value of a `Text` field (None: leave the optional field out)."""
+    if not spec.required and not draw(st.booleans()):
+        return None
+    if spec.choices is not None:
+        return draw(st.sampled_from(spec.choices))
+    if (kind, name) == ("war", "target"):
+        return draw(st.sampled_from([*world.state_ids, *OUTSIDE_LABELS]))
+    if (kind, name) == ("trend", "partner"):
+        return draw(st.sampled_from([*world.power_ids, "rest"]))
+    if (kind, name) == ("vote", "motion"):
+        return draw(st.sampled_from(["A/ES-11/1", "A/RES/68/262", "motion"]))
+    raise AssertionError(f"no strategy for the text field {kind}.{name}: add one")
+
+
+@st.composite
+def sanction_shares(draw: st.DrawFn) -> dict[str, Any]:
+    """`lost`, `neighbours` and `other` whose means sum to 1 (constants, or one uniform)."""
+    lost = draw(st.floats(0, 1))
+    neighbours = draw(st.floats(0, 1 - lost))
+    other = max(0.0, (1.0 - lost) - neighbours)
+    out: dict[str, Any] = {"lost": lost, "neighbours": neighbours}
+    if other > 0 or draw(st.booleans()):
+        out["other"] = other
+    if draw(st.booleans()):
+        # a uniform draw around `lost`, symmetric so its mean stays `lost`
+        half = draw(st.floats(0, min(lost, 1 - lost)))
+        if half > 0:
+            low, high = max(lost - half, 0.0), min(lost + half, 1.0)
+            out["lost"] = {"dist": "uniform", "low": low, "high": high}
+    return out
+
+
+@st.composite
+def conditions(draw: st.DrawFn, world: World) -> dict[str, Any]:
+    """A `when` condition on a faction's share, or on one of the per-state measures."""
+    measures = ["share", "share", "perception", "threat", "hedging"]
+    if world.has_economy:
+        measures += ["trade_share", "debt_share"]
+    measure = draw(st.sampled_from(measures))
+    cond: dict[str, Any] = {"measure": measure, "op": draw(st.sampled_from([">", "<"]))}
+    if measure == "share":
+        cond["actor"] = _faction_in(draw, world)
+    else:
+        cond["actor"] = draw(st.sampled_from(world.state_ids))
+    if measure in ("perception", "threat", "trade_share", "debt_share"):
+        cond["power"] = draw(st.sampled_from(world.power_ids))
+    hi = 2.0 if measure in ("threat", "hedging") else 1.0
+    cond["value"] = draw(st.floats(0, hi))
+    return cond
+
+
 @st.composite
 def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> list[dict]:
     """A list of valid [[events]] tables for ``world`` over ``steps`` days from START."""
     events: list[dict] = []
+    kinds = sorted(name for name in EVENT_KINDS if world.has_economy or name not in NEEDS_ECONOMY)
     n = draw(st.integers(0, n_max))
     for k in range(n):
-        kind = draw(st.sampled_from(sorted(EVENT_KINDS)))
+        kind = draw(st.sampled_from(kinds))
         day = draw(st.integers(0, steps - 1))
         ev: dict[str, Any] = {
             "id": f"e{k}",
@@ -79,7 +141,11 @@ def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> l
             span = hi - lo
             ev["value"] = draw(st.floats(-span, span) if kind == "shift" else st.floats(lo, hi))
         else:
+            if kind == "sanction":
+                ev.update(draw(sanction_shares()))
             for name, spec in cls.fields.items():
+                if kind == "sanction" and name in ("lost", "neighbours", "other"):
+                    continue
                 if isinstance(spec, Number):
                     if spec.required or draw(st.booleans()):
                         ev[name] = draw(numbers(spec))
@@ -93,15 +159,16 @@ def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> l
                     else:
                         ev[name] = draw(st.sampled_from(world.kinds[spec.kind]))
                 elif isinstance(spec, RefList):
-                    ev[name] = draw(
-                        st.lists(st.sampled_from(world.institution_ids), max_size=2, unique=True)
-                    )
+                    ids = world.kinds[spec.kind]
+                    ev[name] = draw(st.lists(st.sampled_from(ids), max_size=3, unique=True))
                 elif isinstance(spec, Scores) and draw(st.booleans()):
                     ev[name] = {
                         p: draw(st.floats(0, 1 / len(world.powers))) for p in world.power_ids
                     }
                 elif isinstance(spec, Text):
-                    pass
+                    text = _text(draw, world, kind, name, spec)
+                    if text is not None:
+                        ev[name] = text
             if kind == "intervention":
                 ev["state"] = world.factions[world.index[ev["backs"]]].state
             if kind == "purge" and ev["from"] == ev["to"]:
@@ -114,16 +181,16 @@ def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> l
                     ev.pop("legitimacy", None)
             if kind == "reorient" and "anchor" not in ev:
                 ev["anchor"] = {world.power_ids[0]: draw(st.floats(-1, 1))}
-            if kind == "statement" and "institution" not in ev:
+            if kind in ("statement", "summit", "treaty") and "institution" not in ev:
                 ev.pop("credibility", None)
+            if kind in ("summit", "treaty"):
+                if "channel" not in ev:
+                    ev.pop("tie", None)
+                if not world.has_economy:
+                    ev.pop("lending", None)
+                    ev.pop("trade_growth", None)
         if draw(st.booleans()):
-            f = _faction_in(draw, world)
-            ev["when"] = {
-                "measure": "share",
-                "actor": f,
-                "op": draw(st.sampled_from([">", "<"])),
-                "value": draw(st.floats(0, 1)),
-            }
+            ev["when"] = draw(conditions(world))
         events.append(ev)
     return events
 

@@ -31,6 +31,7 @@ def test_run_writes_outputs_that_reload(tmp_path, capsys):
         "timeseries",
         "summary.csv",
         "events.csv",
+        "votes.csv",
     }
     manifest = json.loads((out / "manifest.json").read_text())
     scen = isim.load_scenario(BASELINE)
@@ -58,6 +59,13 @@ def test_run_writes_outputs_that_reload(tmp_path, capsys):
         "reputation",
         "credibility",
         "corridor",
+        "perception",
+        "threat",
+        "hedging",
+        "trade",
+        "trade_share",
+        "remittance_share",
+        "debt_share",
     }
     assert "region" in set(ts.loc[ts["measure"] == "balance", "actor"].astype(str))
     assert sorted(ts["replicate"].unique()) == list(range(6))

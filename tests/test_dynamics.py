@@ -214,7 +214,7 @@ def test_joining_an_institution_adds_its_multiplier_to_the_leaders_pull(world):
     uz = np.flatnonzero(world.faction_state == s)
     expected = (
         p["pull_scale"][0]
-        * plain.rep[0, ru]
+        * plain.rep[0, s, ru]
         * p["institution_gain"][0]
         * plain.cred[0, i]
         * world.sensitivity[uz, c]

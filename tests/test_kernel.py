@@ -104,7 +104,7 @@ def test_weekly_and_daily_steps_agree_on_calm_relaxation():
     ens_d = Ensemble(WORLD, default_params(), 1, 1, noise)
     ens_w = Ensemble(WORLD, default_params(), 1, 7, noise)
     for ens in (ens_d, ens_w):
-        ens.rep[:, 0] = 0.9
+        ens.rep[:, :, 0] = 0.9
     for _ in range(70):
         ens_d.step()
     for _ in range(10):

@@ -700,6 +700,7 @@ def test_figure_set_has_every_figure_and_they_save(store, comparison, tmp_path):
         "network_KZ",
         "effects_forest",
         "attribution",
+        "economy",
     }
     assert set(figs) == expected
     assert all(isinstance(f, Figure) for f in figs.values())

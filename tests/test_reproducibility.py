@@ -102,7 +102,17 @@ def _reordered_world(tmp_path: Path) -> Path:
     data = tomllib.loads(text)
     # reverse every list of actors; write back as TOML by hand (stdlib has no writer)
     lines = [f"[world]\n{_kv(data['world'])}"]
-    for sec in ("powers", "states", "factions", "institutions", "ties", "links"):
+    for sec in (
+        "powers",
+        "states",
+        "factions",
+        "institutions",
+        "ties",
+        "links",
+        "economies",
+        "flows",
+        "exposures",
+    ):
         for item in reversed(data.get(sec, [])):
             lines.append(f"[[{sec}]]\n{_kv(item)}")
     path = tmp_path / "reordered.toml"
@@ -226,7 +236,7 @@ def test_agents_are_views_onto_the_arrays(short_baseline):
     model = isim.InfluenceModel(short_baseline, rng=0)
     ru = next(a for a in model.agents_by_type[PowerAgent] if a.actor_id == "RU")
     ru.reputation = 0.9
-    assert model.ensemble.rep[0, WORLD.index["RU"]] == 0.9
+    assert (model.ensemble.rep[0, :, WORLD.index["RU"]] == 0.9).all()  # every state's view
     kz = next(a for a in model.agents_by_type[StateAgent] if a.actor_id == "KZ")
     assert {f.actor_id for f in kz.factions} == {f.id for f in WORLD.factions if f.state == "KZ"}
     shares = sum(f.share for f in kz.factions)

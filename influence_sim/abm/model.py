@@ -70,7 +70,9 @@ class InfluenceModel(mesa.Model):
             InstitutionAgent(self, i.id, i.name, powers[i.leader], i.members)
         reporters: dict[str, Callable[[InfluenceModel], float]] = {}
         for spec in (MEASURES[n] for n in RECORDED):
-            if spec.kind == "faction":  # faction-level measures are agent reporters
+            if spec.kind == "faction" or not spec.available(
+                w
+            ):  # faction-level measures are agent reporters
                 continue
             for actor, power in zip(*spec.labels(w), strict=True):
                 name = spec.name if spec.kind is None else f"{spec.name}.{actor}"

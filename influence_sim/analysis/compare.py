@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_file
+from ..core.measures import MEASURES
 from ..errors import ArgumentError, StoreError, suggest
 from ..experiment.store import ResultSet, load_results
 from .stats import bootstrap_counts, crossings, paired_stats
@@ -45,18 +46,20 @@ class Comparison:
         eff = self.effects if top is None else self.effects.head(top)
         # with a parameter design, a column names the design point of each row
         by_point = "point" in self.effects and self.effects["point"].nunique() > 1
+        # the measure column fits the longest name shown (remittance_share: 16)
+        wm = max([10, *(len(str(m)) for m in eff.get("measure", []))])
         rows = []
         for r in eff.itertuples():
             series = r.actor + (f"/{r.power}" if isinstance(r.power, str) and r.power else "")
             es = "   n/a" if np.isnan(r.effect_size) else f"{r.effect_size:+6.2f}"
             pt = f"{r.point:>5} " if by_point else ""
             rows.append(
-                f"{r.scenario:24} {pt}{r.measure:10} {series:9} {r.date:10} "
+                f"{r.scenario:24} {pt}{r.measure:{wm}} {series:9} {r.date:10} "
                 f"{r.mean:+8.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}] "
                 f"{r.positive:5.0%}  {es}"
             )
         head = (
-            f"{'scenario':24} {'point ' if by_point else ''}{'measure':10} {'actor':9} "
+            f"{'scenario':24} {'point ' if by_point else ''}{'measure':{wm}} {'actor':9} "
             f"{'date':10} {'mean diff':>8}  {'95% CI':^20} {'>0':>5}  {'d':>6}"
         )
         return "\n".join([head, "-" * len(head), *rows])
@@ -134,6 +137,12 @@ def compare(
                 f"measure '{m}' was not recorded (recorded: {', '.join(recorded)})",
                 argument="measures",
                 suggestion=suggest(m, recorded),
+            )
+        if m in MEASURES and not MEASURES[m].available(rs.world(base)):
+            # the experiment asked for it, but a world without [[flows]] records no economy
+            raise ArgumentError(
+                f"measure '{m}' needs a world with [[flows]]; the world of '{base}' has none",
+                argument="measures",
             )
     at = list(at) or rs.compare_at
     points = range(len(rs.points)) if point is None else [point]

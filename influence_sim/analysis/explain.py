@@ -104,6 +104,11 @@ def explain(
         )
     scen = with_params(scen, rs.points[point])
     spec = measure_spec(measure)
+    if not spec.available(scen.world):
+        raise ArgumentError(
+            f"measure '{measure}' needs a world with [[flows]]; the world of '{name}' has none",
+            argument="measure",
+        )
     actor = actor if actor is not None or spec.kind is None else rs.focus_states()[0]
     column = spec.column(scen.world, actor, power)
     n = rs.n_replicates if replicates is None else min(replicates, rs.n_replicates)

@@ -323,7 +323,10 @@ class Condition:
         power = raw.get("power")
         if spec.per_power:
             if power not in world.power_ids:
-                raise fail(f"condition on {measure} needs a power, got {excerpt(power)}")
+                raise fail(
+                    f"condition on {measure} needs a `power`, one of {', '.join(world.power_ids)}"
+                    + (f"; got {excerpt(power)}" if power is not None else "")
+                )
         elif power is not None:
             raise fail(f"condition on {measure} takes no power")
         op = raw.get("op", ">")
@@ -790,7 +793,7 @@ class PolicyShift(Event):
         ens.ties[:, s, others, c] -= moved
         ens.ties[:, s, p, c] = np.minimum(ens.ties[:, s, p, c] + moved.sum(axis=1), 1.0)
         if c == ens.econ:
-            ens.rebase_econ(s)
+            ens.rebase_econ(s, m)
         ens.ties_changed()
         return None
 
@@ -879,6 +882,8 @@ class SetValue(Event):
             arr[:] = np.where(mask, new, cur)
         if name == "autonomy":
             ens.ties_changed()
+        if name == "flow_tie_elasticity":  # the economic ties follow the new elasticity now
+            ens.flows_changed()
         return None
 
 
@@ -935,7 +940,17 @@ class War(Event):
                 "a war between the world's powers is outside this model; name a state", "target"
             )
         if world.kind_of(target) in ("faction", "institution"):
-            raise fail(f"'{target}' is a {world.kind_of(target)}; name a state", "target")
+            kind = world.kind_of(target)
+            article = "an" if kind == "institution" else "a"
+            raise fail(f"'{target}' is {article} {kind}; name a state", "target")
+        if target in world.aliases:
+            actor = world.aliases[target]
+            raise fail(
+                f"'{target}' is the name of '{actor}'; write the id"
+                + ("" if world.kind_of(actor) == "state" else " of a state"),
+                "target",
+                actor if world.kind_of(actor) == "state" else None,
+            )
 
     def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         p = self.refs["power"]
@@ -998,6 +1013,10 @@ class Sanction(Event):
         return None
 
 
+#: The lowest growth rate a flow can have (per year): a flow can shrink, not vanish in a year.
+GROWTH_FLOOR = -0.9
+
+
 class Trend(Event):
     """A flow's growth rate changes from a date."""
 
@@ -1010,7 +1029,7 @@ class Trend(Event):
     fields: ClassVar[dict[str, Spec]] = {
         "flow": Text(doc="which flow", choices=("trade", "remittances", "lending")),
         "partner": Text(doc="a power id, or `rest` (the rest of the world)"),
-        "growth": Number(-0.9, 2.0, doc="growth rate per year (0.05 = 5% a year)"),
+        "growth": Number(GROWTH_FLOOR, 2.0, doc="growth rate per year (0.05 = 5% a year)"),
         "state": Ref("state", required=False, doc="the state (default: every state)"),
     }
 
@@ -1131,7 +1150,10 @@ class Vote(Event):
         c = v["abstain"][:, None] + v["hedge_width"][:, None] * h
         p_with = 1.0 / (1.0 + np.exp(-(L - c)))
         p_against = 1.0 / (1.0 + np.exp(-(-L - c)))
-        u = v["_uniforms"].reshape(ens.R, -1, 2)[:, states]  # (R, n, 2)
+        # drawn in canonical (sorted-id) order of the states, so reordering a world file's
+        # states relabels the draws with them instead of reshuffling them
+        canon = np.argsort(np.argsort(ens.world.state_ids))
+        u = v["_uniforms"].reshape(ens.R, -1, 2)[:, canon][:, states]  # (R, n, 2)
         with_power, against = (1, 0) if self.raw["side"] == "against" else (0, 1)
         stance = np.where(
             u[..., 1] < p_with,
@@ -1190,9 +1212,10 @@ class Summit(Event):
         if lend.any():
             ens.flows[:, states, p, 2] += lend
             ens.flows_changed()
-        ens.growth[:, states, p, 0] += np.where(m, v["trade_growth"], 0.0)[:, None]
+        grown = ens.growth[:, states, p, 0] + np.where(m, v["trade_growth"], 0.0)[:, None]
+        ens.growth[:, states, p, 0] = np.maximum(grown, GROWTH_FLOOR)
         if "channel" in self.refs:
-            ens.shift_tie(states, p, self.refs["channel"], np.where(m, v["tie"], 0.0))
+            ens.shift_tie(states, p, self.refs["channel"], v["tie"], m)
         face = np.where(mm, v["face"][:, None], 0.0)
         ens.rep[:, states, p] = _clip01(ens.rep[:, states, p] + face)
         if self.lasting:

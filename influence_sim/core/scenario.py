@@ -538,6 +538,9 @@ def _event(raw: dict[str, Any], file: Path, world: World, head: dict[str, Any]) 
             refs[fld] = [
                 _ref(v, spec.kind, world, lambda msg, s=None, f=fld: fail(msg, f, s)) for v in val
             ]
+            if len(set(refs[fld])) != len(refs[fld]):
+                dup = next(v for v in val if val.count(v) > 1)
+                raise fail(f"'{dup}' is listed twice", fld)
         elif isinstance(spec, Scores):
             if not present:
                 continue
@@ -591,7 +594,8 @@ def _ref(val: Any, kind: str, world: World, fail: Fail) -> Any:
         raise fail(f"expected a {kind} id, got {excerpt(val)}")
     if val not in ids:
         other = world.kind_of(val)
-        extra = f" ('{val}' is a {other})" if other else ""
+        article = "an" if other and other[0] in "aeiou" else "a"
+        extra = f" ('{val}' is {article} {other})" if other else ""
         raise fail(
             f"unknown {kind} {excerpt(val)}{extra}; {one_of(ids)}",
             suggest(val, ids, world.aliases),

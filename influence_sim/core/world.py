@@ -751,9 +751,9 @@ def _read_economies(readers: list[_Reader], known: _Known) -> dict[str, dict[str
     out: dict[str, dict[str, float]] = {}
     totals = set(FLOW_TOTALS.values())
     for r in readers:
-        r.check_keys({"state", *totals})
         st = known.check(r, r.text("state"), "state", "state")
         r.item = f"economy {st}"
+        r.check_keys({"state", *totals})
         if st in out:
             raise r.fail("duplicate economy for this state")
         out[st] = {k: r.number(k, lo=0.0) for k in sorted(totals) if k in r.table}
@@ -771,11 +771,11 @@ def _read_pairs(
     """Tables keyed by (state, power), e.g. ``[[flows]]`` or ``[[exposures]]``."""
     out: dict[tuple[str, str], dict[str, float]] = {}
     for r in readers:
-        r.check_keys({"state", "power", *fields})
         st = known.check(r, r.text("state"), "state", "state")
         pw = known.check(r, r.text("power"), "power", "power")
         kind = r.item.split(" ", 1)[0]
         r.item = f"{kind} {st}-{pw}"
+        r.check_keys({"state", "power", *fields})
         if (st, pw) in out:
             raise r.fail(f"duplicate {kind} for this state and power")
         out[(st, pw)] = {k: r.number(k, lo=lo, hi=hi) for k in fields if k in r.table}

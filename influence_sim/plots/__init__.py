@@ -19,13 +19,15 @@ within its state (`FACTION_COLORS`), one per counterfactual by its position in t
 through white to the first's (positive) for the balance.
 
 Modules: `style` (colours and axis helpers), `data` (series and events read from results),
-`marks` (fans and event marks), `timeseries`, `factions`, `effects`, `maps` (the schematic
-`regional_map` and the `choropleth` of country outlines), `network` and `figure_set`.
+`marks` (fans and event marks), `timeseries`, `economy` (trade and the shares of the flows),
+`factions`, `effects`, `maps` (the schematic `regional_map` and the `choropleth` of country
+outlines), `network` and `figure_set`.
 """
 
 from __future__ import annotations
 
 from .data import scenario_events, series
+from .economy import economy_panels, flow_events, has_economy
 from .effects import attribution_chart, effects_forest
 from .factions import faction_leaders, faction_share_quantiles, faction_shares
 from .figure_set import figure_set
@@ -58,6 +60,7 @@ __all__ = [
     "boundaries",
     "choropleth",
     "choropleth_of",
+    "economy_panels",
     "effects_forest",
     "faction_color",
     "faction_leaders",
@@ -66,6 +69,8 @@ __all__ = [
     "fan_chart",
     "fan_panels",
     "figure_set",
+    "flow_events",
+    "has_economy",
     "network_view",
     "power_color",
     "regional_map",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from .economy import economy_differs, economy_panels, has_economy
 from .effects import attribution_chart, effects_forest
 from .factions import faction_leaders, faction_share_quantiles, faction_shares
 from .maps import regional_map_panels
@@ -36,7 +37,10 @@ def figure_set(
     Names: ``balance_by_state``; ``fan_<actor>`` for each state and the region (one panel
     per scenario, the baseline faint behind each counterfactual); ``faction_shares_<state>``,
     ``faction_leaders_<state>``, ``faction_quantiles_<state>`` and ``network_<state>`` for
-    the ``states``; ``reputation_credibility``; ``regional_map`` (the start, the
+    the ``states``; ``reputation_credibility``; ``economy`` (trade and shares of the flows
+    per state, when the store recorded ``trade`` in a world with flows) and
+    ``economy_<scenario>`` for each counterfactual whose flows differ from the baseline's
+    (drawn against the baseline); ``regional_map`` (the start, the
     ``[compare] at`` dates and the horizon); ``network`` (the whole world);
     ``effects_forest`` (with a comparison: balance at each compared date) and
     ``attribution`` (with contributions from `influence_sim.explain`).
@@ -75,6 +79,11 @@ def figure_set(
             out[f"faction_quantiles_{s}"] = faction_share_quantiles(results, s, point=point)
     if {"reputation", "credibility"} <= set(recorded):
         out["reputation_credibility"] = _root(reputation_credibility(results, point=point))
+    if has_economy(results):
+        out["economy"] = economy_panels(results, point=point)
+        for name in results.scenarios:
+            if name != results.baseline and economy_differs(results, name, point=point):
+                out[f"economy_{name}"] = economy_panels(results, scenario=name, point=point)
     if "balance" in recorded:
         x, _, _ = results.block("balance", None, point)
         when = [x[0], *(np.datetime64(d, "D") for d in results.compare_at), x[-1]]
