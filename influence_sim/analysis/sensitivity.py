@@ -1,0 +1,267 @@
+"""Global sensitivity analysis: Sobol' indices and Morris screening (SALib), noise included.
+
+Pure functions on arrays, in the style of SALib: a `Space` of named uncertain inputs with
+bounds, a design (rows are points, in a fixed order), the model's outcomes at those points,
+and the indices. The model is stochastic, so an outcome may have several replicates per point,
+``Y`` of shape (points, replicates): the indices are computed on the replicate means, and the
+part of the variance that is the model's own noise is reported beside them (`noise_share`),
+not hidden in them.
+
+Randomness follows SPEC 7: every function that draws takes an explicit ``rng`` (an int, a
+`numpy.random.SeedSequence`, a `numpy.random.Generator` or None); the same ``rng`` gives the
+same design and the same bootstrap intervals.
+
+This is the first layer of the sensitivity work (issue 11): the analysis of a design already
+run. Declaring the uncertainty space in an experiment file and running it along the replicate
+axis come next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ArgumentError
+from ..seeds import SeedLike, generator, root_seed
+
+__all__ = [
+    "Space",
+    "morris_design",
+    "morris_indices",
+    "noise_share",
+    "sobol_design",
+    "sobol_indices",
+]
+
+
+@dataclass(frozen=True)
+class Space:
+    """Named uncertain inputs, each uniform on its bounds ``(low, high)``, low < high."""
+
+    names: tuple[str, ...]
+    bounds: tuple[tuple[float, float], ...]
+
+    def __post_init__(self) -> None:
+        if not self.names:
+            raise ArgumentError("an uncertainty space needs at least one input", argument="names")
+        if len(self.names) != len(self.bounds):
+            raise ArgumentError(
+                f"{len(self.names)} names but {len(self.bounds)} bounds", argument="bounds"
+            )
+        if len(set(self.names)) != len(self.names):
+            dup = next(n for n in self.names if self.names.count(n) > 1)
+            raise ArgumentError(f"input '{dup}' is named twice", argument="names")
+        for name, (lo, hi) in zip(self.names, self.bounds, strict=True):
+            if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+                raise ArgumentError(
+                    f"input '{name}' needs finite bounds with low < high, got [{lo}, {hi}]",
+                    argument="bounds",
+                )
+
+    @classmethod
+    def of(cls, inputs: dict[str, tuple[float, float]]) -> Space:
+        """A space from ``{name: (low, high)}``, in the mapping's order."""
+        return cls(tuple(inputs), tuple((float(a), float(b)) for a, b in inputs.values()))
+
+    @property
+    def problem(self) -> dict[str, Any]:
+        """The space as SALib's ``problem`` dictionary."""
+        return {
+            "num_vars": len(self.names),
+            "names": list(self.names),
+            "bounds": [list(b) for b in self.bounds],
+        }
+
+
+def _int_seed(rng: SeedLike) -> int:
+    """One integer seed for SALib, drawn from the root of ``rng``."""
+    return int(generator(root_seed(rng)).integers(2**31 - 1))
+
+
+def _outcomes(Y: np.ndarray, rows: int) -> np.ndarray:
+    """``Y`` as (points, replicates) floats, checked against the design's rows."""
+    y = np.asarray(Y, dtype=float)
+    if y.ndim == 1:
+        y = y[:, None]
+    if y.ndim != 2 or y.shape[0] != rows:
+        raise ArgumentError(
+            f"outcomes must have one row per design point ({rows}), got shape {np.shape(Y)}",
+            argument="Y",
+        )
+    if not np.isfinite(y).all():
+        raise ArgumentError("outcomes hold NaN or infinity", argument="Y")
+    return y
+
+
+def noise_share(Y: np.ndarray) -> tuple[float, float]:
+    """The model's own noise in the outcomes, (points, replicates).
+
+    Returns the share of a single replicate's variance that is noise,
+    E[Var(Y | x)] / Var(Y), and the share left in the replicate means that the indices are
+    computed on, (E[Var(Y | x)] / k) / Var(mean Y | x) with k replicates. Both are 0 without
+    replicates (k = 1), where the noise cannot be told apart from the inputs' effects.
+    """
+    y = np.asarray(Y, dtype=float)
+    if y.ndim == 1 or y.shape[1] < 2:
+        return 0.0, 0.0
+    within = float(y.var(axis=1, ddof=1).mean())
+    total = float(y.var(ddof=1))
+    means = float(y.mean(axis=1).var(ddof=1))
+    single = within / total if total > 0 else 0.0
+    in_means = min(within / y.shape[1] / means, 1.0) if means > 0 else 0.0
+    return single, in_means
+
+
+def sobol_design(
+    space: Space, n: int, *, rng: SeedLike = None, second_order: bool = False
+) -> np.ndarray:
+    """Saltelli's design for Sobol' indices: n x (D + 2) rows (n x (2D + 2) with second order).
+
+    ``n`` must be a power of 2 (Sobol' sequences balance only then). Rows are in SALib's
+    order; keep it: `sobol_indices` reads the outcomes in the same order.
+    """
+    if n < 2 or n & (n - 1):
+        raise ArgumentError(f"n must be a power of 2 (e.g. 1024), got {n}", argument="n")
+    from SALib.sample import sobol as sobol_sample
+
+    out: np.ndarray = sobol_sample.sample(
+        space.problem, n, calc_second_order=second_order, seed=_int_seed(rng)
+    )
+    return out
+
+
+def sobol_indices(
+    space: Space,
+    Y: np.ndarray,
+    *,
+    rng: SeedLike = None,
+    second_order: bool = False,
+    resamples: int = 1000,
+    conf: float = 0.95,
+) -> pd.DataFrame:
+    """First-order and total Sobol' indices with bootstrap confidence intervals.
+
+    Parameters
+    ----------
+    space : Space
+    Y : ndarray, shape (rows,) or (rows, replicates)
+        The outcome at each row of `sobol_design` (same space, same ``second_order``), in
+        the design's order; with replicates, the indices use their means.
+    rng : seed for the bootstrap.
+    resamples, conf : the bootstrap's size and confidence level.
+
+    Returns
+    -------
+    DataFrame indexed by input, columns ``S1``, ``S1_lo``, ``S1_hi``, ``ST``, ``ST_lo``,
+    ``ST_hi`` (the interval is the estimate ± SALib's half-width), sorted by ``ST``
+    (largest first). ``attrs`` holds ``noise_single`` and ``noise_in_means`` (`noise_share`),
+    ``replicates`` and ``n``.
+    """
+    d = len(space.names)
+    per = 2 * d + 2 if second_order else d + 2
+    y = np.asarray(Y, dtype=float)
+    if y.shape[0] % per:
+        raise ArgumentError(
+            f"a Sobol' design of {d} inputs has a multiple of {per} rows; got {y.shape[0]}",
+            argument="Y",
+        )
+    y = _outcomes(y, y.shape[0])
+    from SALib.analyze import sobol as sobol_analyze
+
+    res = sobol_analyze.analyze(
+        space.problem,
+        y.mean(axis=1),
+        calc_second_order=second_order,
+        num_resamples=resamples,
+        conf_level=conf,
+        seed=_int_seed(rng),
+    )
+    frame = _with_intervals(
+        pd.DataFrame(
+            {
+                "S1": res["S1"],
+                "S1_conf": res["S1_conf"],
+                "ST": res["ST"],
+                "ST_conf": res["ST_conf"],
+            },
+            index=pd.Index(space.names, name="input"),
+        ),
+        ("S1", "ST"),
+    ).sort_values("ST", ascending=False, kind="stable")
+    single, in_means = noise_share(y)
+    frame.attrs.update(
+        noise_single=single, noise_in_means=in_means, replicates=y.shape[1], n=y.shape[0] // per
+    )
+    return frame
+
+
+def morris_design(space: Space, r: int, *, levels: int = 4, rng: SeedLike = None) -> np.ndarray:
+    """Morris's elementary-effects design: r trajectories of D + 1 rows, in SALib's order."""
+    if r < 2:
+        raise ArgumentError(f"Morris needs at least 2 trajectories, got {r}", argument="r")
+    from SALib.sample import morris as morris_sample
+
+    out: np.ndarray = morris_sample.sample(space.problem, r, num_levels=levels, seed=_int_seed(rng))
+    return out
+
+
+def morris_indices(
+    space: Space,
+    X: np.ndarray,
+    Y: np.ndarray,
+    *,
+    levels: int = 4,
+    rng: SeedLike = None,
+    resamples: int = 1000,
+    conf: float = 0.95,
+) -> pd.DataFrame:
+    """Morris screening: μ, μ* (with its bootstrap interval) and σ per input, by μ*.
+
+    ``X`` is the `morris_design` and ``Y`` the outcomes at its rows (replicate means are
+    used; `noise_share` goes to ``attrs`` as for `sobol_indices`).
+    """
+    x = np.asarray(X, dtype=float)
+    if x.ndim != 2 or x.shape[1] != len(space.names):
+        raise ArgumentError(
+            f"the design must have one column per input ({len(space.names)}), got {x.shape}",
+            argument="X",
+        )
+    y = _outcomes(Y, x.shape[0])
+    from SALib.analyze import morris as morris_analyze
+
+    res = morris_analyze.analyze(
+        space.problem,
+        x,
+        y.mean(axis=1),
+        num_resamples=resamples,
+        conf_level=conf,
+        num_levels=levels,
+        seed=_int_seed(rng),
+    )
+    frame = _with_intervals(
+        pd.DataFrame(
+            {
+                "mu": np.asarray(res["mu"], float),
+                "mu_star": np.asarray(res["mu_star"], float),
+                "mu_star_conf": np.asarray(res["mu_star_conf"], float),
+                "sigma": np.asarray(res["sigma"], float),
+            },
+            index=pd.Index(space.names, name="input"),
+        ),
+        ("mu_star",),
+    ).sort_values("mu_star", ascending=False, kind="stable")
+    single, in_means = noise_share(y)
+    frame.attrs.update(noise_single=single, noise_in_means=in_means, replicates=y.shape[1])
+    return frame
+
+
+def _with_intervals(frame: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
+    """Add ``<col>_lo`` / ``<col>_hi`` = estimate ∓ the ``<col>_conf`` half-width."""
+    for c in cols:
+        frame[f"{c}_lo"] = frame[c] - frame[f"{c}_conf"]
+        frame[f"{c}_hi"] = frame[c] + frame[f"{c}_conf"]
+    return frame

@@ -1,0 +1,118 @@
+"""Global sensitivity (analysis/sensitivity.py): known indices, dummy inputs, noise, order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from influence_sim.analysis.sensitivity import (
+    Space,
+    morris_design,
+    morris_indices,
+    noise_share,
+    sobol_design,
+    sobol_indices,
+)
+from influence_sim.errors import ArgumentError
+
+PI = np.pi
+ISHIGAMI = Space.of({"x1": (-PI, PI), "x2": (-PI, PI), "x3": (-PI, PI)})
+
+
+def ishigami(x: np.ndarray, a: float = 7.0, b: float = 0.1) -> np.ndarray:
+    return np.sin(x[:, 0]) + a * np.sin(x[:, 1]) ** 2 + b * x[:, 2] ** 4 * np.sin(x[:, 0])
+
+
+def ishigami_indices(a: float = 7.0, b: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """The analytic first-order and total indices of the Ishigami function."""
+    v1 = 0.5 * (1 + b * PI**4 / 5) ** 2
+    v2 = a**2 / 8
+    v13 = b**2 * PI**8 * (1 / 18 - 1 / 50)
+    v = v1 + v2 + v13
+    return np.array([v1, v2, 0.0]) / v, np.array([v1 + v13, v2, v13]) / v
+
+
+def test_sobol_recovers_the_ishigami_indices_at_n_1024():
+    x = sobol_design(ISHIGAMI, 1024, rng=1)
+    res = sobol_indices(ISHIGAMI, ishigami(x), rng=2, resamples=200)
+    s1, st = ishigami_indices()
+    np.testing.assert_allclose(res.loc[["x1", "x2", "x3"], "S1"], s1, atol=0.05)
+    np.testing.assert_allclose(res.loc[["x1", "x2", "x3"], "ST"], st, atol=0.05)
+    assert list(res.index) == ["x1", "x2", "x3"]  # sorted by ST: 0.56, 0.44, 0.24
+    assert res.attrs["noise_single"] == 0.0 and res.attrs["n"] == 1024
+
+
+def test_an_input_the_model_ignores_gets_a_total_index_whose_interval_holds_zero():
+    space = Space.of({"x1": (-PI, PI), "x2": (-PI, PI), "x3": (-PI, PI), "dummy": (0, 1)})
+    x = sobol_design(space, 1024, rng=3)
+    res = sobol_indices(space, ishigami(x), rng=4, resamples=200)
+    assert res.loc["dummy", "ST_lo"] <= 0.0 <= res.loc["dummy", "ST_hi"]
+    assert res.loc["dummy", "ST"] < 0.01
+    assert res.loc["x3", "ST_lo"] > 0.1  # a real input's interval excludes 0
+
+
+def test_a_model_with_known_noise_reports_its_noise_share():
+    """y = x1 + noise: Var(x1) = 1/12 on [0, 1]; noise sd 0.2 -> share 0.04 / (1/12 + 0.04)."""
+    space = Space.of({"x1": (0.0, 1.0), "x2": (0.0, 1.0)})
+    x = sobol_design(space, 512, rng=5)
+    gen = np.random.default_rng(6)
+    k = 8
+    y = x[:, :1] + 0.2 * gen.standard_normal((len(x), k))
+    res = sobol_indices(space, y, rng=7, resamples=100)
+    expected = 0.04 / (1 / 12 + 0.04)
+    assert res.attrs["noise_single"] == pytest.approx(expected, abs=0.03)
+    # the means of 8 replicates keep an eighth of the noise variance
+    assert res.attrs["noise_in_means"] == pytest.approx(0.005 / (1 / 12 + 0.005), abs=0.02)
+    assert res.attrs["replicates"] == k
+    assert res.index[0] == "x1"
+
+
+def test_the_indices_read_the_outcomes_in_the_designs_row_order():
+    """Shuffling the outcome rows destroys the structure: SALib depends on the order."""
+    x = sobol_design(ISHIGAMI, 256, rng=8)
+    y = ishigami(x)
+    good = sobol_indices(ISHIGAMI, y, rng=9, resamples=50)
+    bad = sobol_indices(ISHIGAMI, np.random.default_rng(0).permutation(y), rng=9, resamples=50)
+    assert good.loc["x2", "S1"] > 0.3
+    assert abs(bad.loc["x2", "S1"]) < 0.2
+
+
+def test_the_same_rng_gives_the_same_design_and_intervals():
+    a = sobol_design(ISHIGAMI, 64, rng=11)
+    b = sobol_design(ISHIGAMI, 64, rng=11)
+    np.testing.assert_array_equal(a, b)
+    ra = sobol_indices(ISHIGAMI, ishigami(a), rng=12, resamples=30)
+    rb = sobol_indices(ISHIGAMI, ishigami(a), rng=12, resamples=30)
+    assert ra.equals(rb)
+
+
+def test_morris_ranks_the_ishigami_inputs_and_finds_the_dummy():
+    space = Space.of({"x1": (-PI, PI), "x2": (-PI, PI), "x3": (-PI, PI), "dummy": (0, 1)})
+    x = morris_design(space, 40, rng=13)
+    assert x.shape == (40 * 5, 4)
+    res = morris_indices(space, x, ishigami(x), rng=14, resamples=100)
+    assert res.loc["dummy", "mu_star"] == 0.0
+    assert res.index[-1] == "dummy"
+    assert res.loc["x3", "sigma"] > 0  # x3 acts only with x1: an interaction
+
+
+def test_noise_share_without_replicates_is_zero():
+    assert noise_share(np.arange(10.0)) == (0.0, 0.0)
+
+
+@pytest.mark.parametrize(
+    ("build", "argument"),
+    [
+        (lambda: Space.of({"a": (1.0, 0.0)}), "bounds"),
+        (lambda: Space(("a", "a"), ((0.0, 1.0), (0.0, 1.0))), "names"),
+        (lambda: sobol_design(ISHIGAMI, 1000), "n"),
+        (lambda: sobol_indices(ISHIGAMI, np.zeros(7)), "Y"),
+        (lambda: sobol_indices(ISHIGAMI, np.full(10, np.nan)), "Y"),
+        (lambda: morris_design(ISHIGAMI, 1), "r"),
+        (lambda: morris_indices(ISHIGAMI, np.zeros((8, 2)), np.zeros(8)), "X"),
+    ],
+)
+def test_bad_arguments_name_the_argument(build, argument):
+    with pytest.raises(ArgumentError) as err:
+        build()
+    assert err.value.argument == argument
