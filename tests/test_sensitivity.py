@@ -116,3 +116,79 @@ def test_bad_arguments_name_the_argument(build, argument):
     with pytest.raises(ArgumentError) as err:
         build()
     assert err.value.argument == argument
+
+
+# ---------------------------------------------------------------------------------------------
+# the influence model: a design along the replicate axis
+
+
+def _baseline(steps: int = 70):
+    import dataclasses
+    from pathlib import Path
+
+    import influence_sim as isim
+
+    root = Path(__file__).resolve().parents[1]
+    base = isim.load_scenario(root / "scenarios/kazakhstan_2022.toml")
+    cf = isim.load_scenario(root / "scenarios/counterfactuals/no_csto.toml")
+    return dataclasses.replace(base, steps=steps), dataclasses.replace(cf, steps=steps)
+
+
+def test_a_parameter_that_cannot_act_gets_a_zero_index_and_the_design_is_chunk_free():
+    """No war in the baseline, so threat_decay acts on nothing: its indices are exactly 0,
+    while pull_scale moves Kazakhstan's balance. The result does not depend on the chunking."""
+    from datetime import date
+
+    from influence_sim.analysis.sensitivity import Outcome, evaluate
+
+    base, _ = _baseline()
+    space = Space.of({"pull_scale": (0.5, 2.0), "threat_decay": (0.0, 0.01)})
+    x = sobol_design(space, 32, rng=21)
+    out = Outcome("balance", "KZ", date(2022, 3, 5))
+    y = evaluate(base, space, x, out, replicates=3, rng=22)
+    assert y.shape == (len(x), 3)
+    res = sobol_indices(space, y, rng=23, resamples=50)
+    assert res.loc["threat_decay", "ST"] == 0.0 and res.loc["threat_decay", "S1"] == 0.0
+    assert res.loc["pull_scale", "ST"] > 0.5
+    assert 0.0 < res.attrs["noise_single"] < 1.0  # the unrest's noise is reported, not hidden
+    chunked = evaluate(base, space, x, out, replicates=3, rng=22, chunk=7)
+    np.testing.assert_array_equal(y, chunked)
+    # a row alone gives its own numbers: the ensemble's rows do not interact
+    one = evaluate(base, space, x[5:6], out, replicates=3, rng=22)
+    np.testing.assert_array_equal(one[0], y[5])
+
+
+def test_a_paired_effect_is_scenario_minus_baseline_replicate_by_replicate():
+    from datetime import date
+
+    from influence_sim.analysis.sensitivity import Outcome, evaluate
+
+    base, cf = _baseline()
+    space = Space.of({"pull_scale": (0.5, 2.0)})
+    x = morris_design(space, 4, rng=31)
+    out = Outcome("balance", "KZ", date(2022, 3, 5))
+    eff = evaluate(cf, space, x, out, replicates=2, against=base, rng=32)
+    a = evaluate(cf, space, x, out, replicates=2, rng=32)
+    b = evaluate(base, space, x, out, replicates=2, rng=32)
+    np.testing.assert_array_equal(eff, a - b)
+    assert (eff != 0).any()
+
+
+@pytest.mark.parametrize(
+    ("inputs", "match"),
+    [
+        ({"pull_scal": (0.5, 2.0)}, "not a numeric global parameter"),
+        ({"region_weight": (0.0, 1.0)}, "not a numeric global parameter"),
+        ({"pull_scale": (0.5, 30.0)}, "leave its range"),
+    ],
+)
+def test_an_input_that_is_not_a_parameter_in_range_is_refused(inputs, match):
+    from datetime import date
+
+    from influence_sim.analysis.sensitivity import Outcome, evaluate
+
+    base, _ = _baseline(10)
+    space = Space.of(inputs)
+    with pytest.raises(ArgumentError, match=match) as err:
+        evaluate(base, space, np.ones((2, 1)), Outcome("balance", "KZ", date(2022, 1, 5)))
+    assert err.value.argument == "space"

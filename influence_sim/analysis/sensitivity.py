@@ -11,25 +11,37 @@ Randomness follows SPEC 7: every function that draws takes an explicit ``rng`` (
 `numpy.random.SeedSequence`, a `numpy.random.Generator` or None); the same ``rng`` gives the
 same design and the same bootstrap intervals.
 
-This is the first layer of the sensitivity work (issue 11): the analysis of a design already
-run. Declaring the uncertainty space in an experiment file and running it along the replicate
-axis come next.
+`evaluate` runs a design on the influence model: the design's global parameters vary along
+the replicate axis of one vectorised ensemble (points x replicates), every point sees the same
+replicate streams (common random numbers), and the outcome is a measure at a date, or the
+paired effect of a scenario against a baseline.
+
+This is the first layer of the sensitivity work (issue 11): global parameters only. Event
+fields and world numbers as uncertain inputs, the experiment-file syntax and the commands
+come next.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import ArgumentError
+from ..errors import ArgumentError, suggest
+from ..params import parameters
 from ..seeds import SeedLike, generator, root_seed
 
+if TYPE_CHECKING:
+    from ..core.scenario import Scenario
+
 __all__ = [
+    "Outcome",
     "Space",
+    "evaluate",
     "morris_design",
     "morris_indices",
     "noise_share",
@@ -265,3 +277,115 @@ def _with_intervals(frame: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
         frame[f"{c}_lo"] = frame[c] - frame[f"{c}_conf"]
         frame[f"{c}_hi"] = frame[c] + frame[f"{c}_conf"]
     return frame
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A measure of one actor (and power) at a date: what a design point is scored on."""
+
+    measure: str
+    actor: str | None
+    date: date
+    power: str | None = None
+
+
+def _check_space(space: Space) -> None:
+    """Every input of ``space`` is a numeric global parameter, bounded within its range."""
+    params = parameters()
+    for name, (lo, hi) in zip(space.names, space.bounds, strict=True):
+        prm = params.get(name)
+        if prm is None or not prm.numeric:
+            numeric = [n for n, p in params.items() if p.numeric]
+            raise ArgumentError(
+                f"'{name}' is not a numeric global parameter (this layer varies only those)",
+                argument="space",
+                suggestion=suggest(name, numeric),
+            )
+        assert prm.low is not None and prm.high is not None
+        if lo < prm.low or hi > prm.high:
+            raise ArgumentError(
+                f"bounds [{lo}, {hi}] of '{name}' leave its range [{prm.low}, {prm.high}]",
+                argument="space",
+            )
+
+
+def _at(
+    scenario: Scenario,
+    space: Space,
+    X: np.ndarray,
+    outcome: Outcome,
+    k: int,
+    root: np.random.SeedSequence,
+) -> np.ndarray:
+    """The outcome of design rows ``X`` with k replicates each, (rows, k)."""
+    from ..core.measures import measure
+    from ..core.runner import Runner
+
+    n = len(X)
+    ids = np.tile(np.arange(k), n)  # the same k replicate streams at every point
+    overrides = {name: np.repeat(X[:, j], k) for j, name in enumerate(space.names)}
+    runner = Runner(scenario, ids, root, params=overrides)
+    step = (outcome.date - scenario.start).days // scenario.step_days
+    while runner.ens.t < step:
+        runner.advance()
+    spec = measure(outcome.measure)
+    return spec.value(runner.ens, outcome.actor, outcome.power).reshape(n, k)
+
+
+def evaluate(
+    scenario: Scenario,
+    space: Space,
+    X: np.ndarray,
+    outcome: Outcome,
+    *,
+    replicates: int = 8,
+    against: Scenario | None = None,
+    rng: SeedLike = None,
+    chunk: int | None = None,
+) -> np.ndarray:
+    """Score every row of a design on the model, (rows, replicates).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    space : Space
+        Numeric global parameters (`influence_sim.params.parameters`) within their ranges.
+    X : ndarray, shape (rows, inputs)
+        The design (`sobol_design`, `morris_design`), kept in its order.
+    outcome : Outcome
+        The measure, actor, power and date scored.
+    replicates : int
+        Replicates per design point; replicate j uses the same random streams at every point.
+    against : Scenario, optional
+        A baseline: the result is the paired effect, scenario minus baseline, replicate by
+        replicate (common random numbers).
+    rng : the root seed of the replicates' streams.
+    chunk : int, optional
+        Design rows per vectorised ensemble (default: all at once); the result does not
+        depend on it.
+    """
+    _check_space(space)
+    x = np.asarray(X, dtype=float)
+    if x.ndim != 2 or x.shape[1] != len(space.names):
+        raise ArgumentError(
+            f"the design must have one column per input ({len(space.names)}), got {x.shape}",
+            argument="X",
+        )
+    if replicates < 1:
+        raise ArgumentError(f"need at least one replicate, got {replicates}", argument="replicates")
+    if not scenario.start <= outcome.date <= scenario.dates()[-1].astype(date):
+        raise ArgumentError(
+            f"{outcome.date} is outside the scenario's run ({scenario.start} on)",
+            argument="outcome",
+        )
+    root = root_seed(rng)
+    size = chunk or len(x)
+    parts = []
+    for start in range(0, len(x), size):
+        rows = x[start : start + size]
+        value = _at(scenario, space, rows, outcome, replicates, root)
+        if against is not None:
+            value = value - _at(against, space, rows, outcome, replicates, root)
+        parts.append(value)
+    out: np.ndarray = np.concatenate(parts, axis=0)
+    return out

@@ -88,8 +88,9 @@ class Ensemble:
     ----------
     world : World
         The validated world.
-    params : Mapping[str, float | str]
-        Resolved global parameters (defaults overridden by the scenario).
+    params : Mapping[str, float | str | ndarray]
+        Resolved global parameters (defaults overridden by the scenario); a numeric one may
+        be an array of R values, one per replicate.
     replicates : int
         R, the number of replicates.
     dt : int
@@ -101,7 +102,7 @@ class Ensemble:
     def __init__(
         self,
         world: World,
-        params: Mapping[str, float | str],
+        params: Mapping[str, float | str | np.ndarray],
         replicates: int,
         dt: int,
         noise: Sequence[np.random.Generator],
@@ -114,8 +115,12 @@ class Ensemble:
         F, P, S = len(world.factions), len(world.powers), len(world.states)
         self.F, self.P, self.S = F, P, S
         self.state_of = world.faction_state
+        # a parameter is one value for every replicate, or an array of one per replicate (a
+        # design that varies it along the replicate axis)
         self.params: dict[str, np.ndarray] = {
-            k: np.full(R, float(v)) for k, v in params.items() if not isinstance(v, str)
+            k: np.array(np.broadcast_to(np.asarray(v, dtype=float), (R,)))
+            for k, v in params.items()
+            if not isinstance(v, str)
         }
         self.choices = {k: v for k, v in params.items() if isinstance(v, str)}
 

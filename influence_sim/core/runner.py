@@ -9,6 +9,7 @@ and its counterfactuals).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -98,10 +99,18 @@ class Runner:
     this one loop.
     """
 
-    def __init__(self, scenario: Scenario, ids: np.ndarray, root: np.random.SeedSequence) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        ids: np.ndarray,
+        root: np.random.SeedSequence,
+        params: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        """``params`` overrides global parameters with one value per replicate (R,)."""
         self.scenario = scenario
         noise = [generator(replicate_seed(root, k, NOISE)) for k in ids]
-        self.ens = Ensemble(scenario.world, scenario.params, len(ids), scenario.step_days, noise)
+        resolved: dict[str, float | str | np.ndarray] = {**scenario.params, **(params or {})}
+        self.ens = Ensemble(scenario.world, resolved, len(ids), scenario.step_days, noise)
         self.plans = [EventPlan.sample(e, scenario, ids, root) for e in scenario.events]
         self.by_step: dict[int, list[EventPlan]] = {}
         for plan in self.plans:
