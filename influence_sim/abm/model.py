@@ -70,9 +70,8 @@ class InfluenceModel(mesa.Model):
             InstitutionAgent(self, i.id, i.name, powers[i.leader], i.members)
         reporters: dict[str, Callable[[InfluenceModel], float]] = {}
         for spec in (MEASURES[n] for n in RECORDED):
-            if spec.kind == "faction" or not spec.available(
-                w
-            ):  # faction-level measures are agent reporters
+            # faction-level measures are agent reporters; the economy needs a world with flows
+            if spec.kind == "faction" or not spec.available(w):
                 continue
             for actor, power in zip(*spec.labels(w), strict=True):
                 name = spec.name if spec.kind is None else f"{spec.name}.{actor}"
