@@ -177,8 +177,8 @@ def test_a_paired_effect_is_scenario_minus_baseline_replicate_by_replicate():
 @pytest.mark.parametrize(
     ("inputs", "match"),
     [
-        ({"pull_scal": (0.5, 2.0)}, "not a numeric global parameter"),
-        ({"region_weight": (0.0, 1.0)}, "not a numeric global parameter"),
+        ({"pull_scal": (0.5, 2.0)}, "neither a numeric global parameter"),
+        ({"region_weight": (0.0, 1.0)}, "neither a numeric global parameter"),
         ({"pull_scale": (0.5, 30.0)}, "leave its range"),
     ],
 )
@@ -192,3 +192,71 @@ def test_an_input_that_is_not_a_parameter_in_range_is_refused(inputs, match):
     with pytest.raises(ArgumentError, match=match) as err:
         evaluate(base, space, np.ones((2, 1)), Outcome("balance", "KZ", date(2022, 1, 5)))
     assert err.value.argument == "space"
+
+
+def test_an_event_field_varies_along_the_replicate_axis_and_a_scenario_without_it_ignores_it():
+    """The CSTO force's size drives Tokayev's share; in no_csto, which has no deployment,
+    the same input does nothing."""
+    from datetime import date
+
+    from influence_sim.analysis.sensitivity import Outcome, evaluate
+
+    base, cf = _baseline()
+    space = Space.of({"event.csto_deploy.size": (0.2, 1.0), "pull_scale": (0.8, 1.2)})
+    x = sobol_design(space, 16, rng=41)
+    out = Outcome("share", "KZ.tokayev", date(2022, 1, 14))
+    y = evaluate(base, space, x, out, replicates=2, rng=42)
+    res = sobol_indices(space, y, rng=43, resamples=30)
+    assert res.loc["event.csto_deploy.size", "ST"] > 0.05
+    # a bigger force backs Tokayev more: his share rises with the size across the design
+    assert np.corrcoef(x[:, 0], y.mean(axis=1))[0, 1] > 0.5
+    # the paired effect against no_csto, which has no deployment: there the size input does
+    # nothing, so the counterfactual's outcome is the pull_scale-only design's
+    eff = evaluate(base, space, x, out, replicates=2, against=cf, rng=42)
+    only_scale = Space.of({"pull_scale": (0.8, 1.2)})
+    y_cf = evaluate(cf, only_scale, x[:, 1:], out, replicates=2, rng=42)
+    np.testing.assert_array_equal(eff, y - y_cf)
+    # an input on an event that no scenario of the call has is refused
+    with pytest.raises(ArgumentError, match="no event 'csto_deploy'"):
+        evaluate(cf, space, x, out, replicates=2, rng=42)
+
+
+@pytest.mark.parametrize(
+    ("name", "match"),
+    [
+        ("event.csto_deplyo.size", "no event 'csto_deplyo'"),
+        ("event.csto_deploy.sise", "not a numeric field"),
+        ("event.csto_deploy.power", "not a numeric field"),
+    ],
+)
+def test_an_unknown_event_input_is_refused_with_a_suggestion(name, match):
+    from datetime import date
+
+    from influence_sim.analysis.sensitivity import Outcome, evaluate
+
+    base, _ = _baseline(10)
+    with pytest.raises(ArgumentError, match=match) as err:
+        evaluate(
+            base,
+            Space.of({name: (0.2, 0.8)}),
+            np.ones((2, 1)),
+            Outcome("balance", "KZ", date(2022, 1, 5)),
+        )
+    assert err.value.argument == "space"
+    if "deplyo" in name or "sise" in name:
+        assert err.value.suggestion is not None
+
+
+def test_event_field_bounds_must_stay_in_the_fields_range():
+    from datetime import date
+
+    from influence_sim.analysis.sensitivity import Outcome, evaluate
+
+    base, _ = _baseline(10)
+    with pytest.raises(ArgumentError, match="leave the field's range"):
+        evaluate(
+            base,
+            Space.of({"event.csto_deploy.size": (0.5, 1.5)}),
+            np.ones((2, 1)),
+            Outcome("balance", "KZ", date(2022, 1, 5)),
+        )

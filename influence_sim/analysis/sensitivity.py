@@ -11,14 +11,14 @@ Randomness follows SPEC 7: every function that draws takes an explicit ``rng`` (
 `numpy.random.SeedSequence`, a `numpy.random.Generator` or None); the same ``rng`` gives the
 same design and the same bootstrap intervals.
 
-`evaluate` runs a design on the influence model: the design's global parameters vary along
-the replicate axis of one vectorised ensemble (points x replicates), every point sees the same
-replicate streams (common random numbers), and the outcome is a measure at a date, or the
-paired effect of a scenario against a baseline.
+`evaluate` runs a design on the influence model: the design's global parameters and event
+fields vary along the replicate axis of one vectorised ensemble (points x replicates), every
+point sees the same replicate streams (common random numbers), and the outcome is a measure at
+a date, or the paired effect of a scenario against a baseline.
 
-This is the first layer of the sensitivity work (issue 11): global parameters only. Event
-fields and world numbers as uncertain inputs, the experiment-file syntax and the commands
-come next.
+This is the first layer of the sensitivity work (issue 11): global parameters and event
+fields. World numbers as uncertain inputs, the experiment-file syntax and the commands come
+next.
 """
 
 from __future__ import annotations
@@ -289,15 +289,70 @@ class Outcome:
     power: str | None = None
 
 
-def _check_space(space: Space) -> None:
-    """Every input of ``space`` is a numeric global parameter, bounded within its range."""
+#: The prefix of an event field's input name: ``event.<event id>.<field>``.
+EVENT_INPUT = "event."
+
+
+def _event_input(name: str) -> tuple[str, str] | None:
+    """``(event id, field)`` of an input named ``event.<id>.<field>``, else None.
+
+    Event ids may hold dots, so the field is the part after the last dot, or after the
+    last two for a per-power table (``anchor.RU``) when the id is then found.
+    """
+    if not name.startswith(EVENT_INPUT):
+        return None
+    rest = name[len(EVENT_INPUT) :]
+    if "." not in rest:
+        return rest, ""
+    eid, field = rest.rsplit(".", 1)
+    return eid, field
+
+
+def _check_space(space: Space, scenarios: Sequence[Scenario]) -> None:
+    """Check that every input is a numeric parameter or event field, within its range.
+
+    An event field is named ``event.<id>.<field>`` and must belong to an event of one of
+    ``scenarios``.
+    """
     params = parameters()
+    events = {e.id: e for sc in scenarios for e in sc.events}
     for name, (lo, hi) in zip(space.names, space.bounds, strict=True):
+        ev_input = _event_input(name)
+        if ev_input is not None:
+            eid, field = ev_input
+            event = events.get(eid)
+            if event is None and "." in eid:  # a per-power field: event.<id>.anchor.RU
+                head, tail = eid.rsplit(".", 1)
+                if head in events:
+                    event, eid, field = events[head], head, f"{tail}.{field}"
+            if event is None:
+                raise ArgumentError(
+                    f"input '{name}': no event '{eid}' in the scenarios",
+                    argument="space",
+                    suggestion=(f"{EVENT_INPUT}{hint}" if (hint := suggest(eid, events)) else None),
+                )
+            if field not in event.numbers:
+                numeric = list(event.numbers)
+                raise ArgumentError(
+                    f"input '{name}': '{field}' is not a numeric field of {event.kind} event "
+                    f"'{eid}' (one of {', '.join(numeric) or 'none'})",
+                    argument="space",
+                    suggestion=suggest(field, numeric),
+                )
+            dist = event.numbers[field]
+            if lo < dist.lo or hi > dist.hi:
+                raise ArgumentError(
+                    f"bounds [{lo}, {hi}] of '{name}' leave the field's range "
+                    f"[{dist.lo}, {dist.hi}]",
+                    argument="space",
+                )
+            continue
         prm = params.get(name)
         if prm is None or not prm.numeric:
             numeric = [n for n, p in params.items() if p.numeric]
             raise ArgumentError(
-                f"'{name}' is not a numeric global parameter (this layer varies only those)",
+                f"'{name}' is neither a numeric global parameter nor an event field "
+                f"({EVENT_INPUT}<event id>.<field>)",
                 argument="space",
                 suggestion=suggest(name, numeric),
             )
@@ -317,14 +372,31 @@ def _at(
     k: int,
     root: np.random.SeedSequence,
 ) -> np.ndarray:
-    """The outcome of design rows ``X`` with k replicates each, (rows, k)."""
+    """The outcome of design rows ``X`` with k replicates each, (rows, k).
+
+    Parameters are passed to the ensemble as one value per replicate; an event field's
+    sampled values are replaced by the design's, for the events this scenario has (an
+    input on an event it lacks, e.g. one a counterfactual removes, does nothing here).
+    """
     from ..core.measures import measure
     from ..core.runner import Runner
 
     n = len(X)
     ids = np.tile(np.arange(k), n)  # the same k replicate streams at every point
-    overrides = {name: np.repeat(X[:, j], k) for j, name in enumerate(space.names)}
-    runner = Runner(scenario, ids, root, params=overrides)
+    params, fields = {}, {}
+    for j, name in enumerate(space.names):
+        column = np.repeat(X[:, j], k)
+        if name.startswith(EVENT_INPUT):
+            fields[name[len(EVENT_INPUT) :]] = column
+        else:
+            params[name] = column
+    runner = Runner(scenario, ids, root, params=params)
+    for plan in runner.plans:
+        for key, column in fields.items():
+            if key.startswith(f"{plan.event.id}.") and key[len(plan.event.id) + 1 :] in (
+                plan.values
+            ):
+                plan.values[key[len(plan.event.id) + 1 :]] = column.copy()
     step = (outcome.date - scenario.start).days // scenario.step_days
     while runner.ens.t < step:
         runner.advance()
@@ -349,7 +421,9 @@ def evaluate(
     ----------
     scenario : Scenario
     space : Space
-        Numeric global parameters (`influence_sim.params.parameters`) within their ranges.
+        Numeric global parameters (`influence_sim.params.parameters`) and numeric event
+        fields, named ``event.<event id>.<field>`` (e.g. ``event.csto_deploy.size``), within
+        their ranges. An event field's design value replaces the value the event would draw.
     X : ndarray, shape (rows, inputs)
         The design (`sobol_design`, `morris_design`), kept in its order.
     outcome : Outcome
@@ -364,7 +438,7 @@ def evaluate(
         Design rows per vectorised ensemble (default: all at once); the result does not
         depend on it.
     """
-    _check_space(space)
+    _check_space(space, [scenario] if against is None else [scenario, against])
     x = np.asarray(X, dtype=float)
     if x.ndim != 2 or x.shape[1] != len(space.names):
         raise ArgumentError(
