@@ -373,19 +373,11 @@ def vote_shares(
         Rows are ordered by scenario, point, date, event and state.
     """
     from .core.events import STANCES
+    from .experiment.run import VOTE_COLUMNS
 
-    columns = [
-        "scenario",
-        "point",
-        "event",
-        "motion",
-        "power",
-        "side",
-        "date",
-        "state",
-        "replicates",
-        *STANCES,
-    ]
+    # a roll call's descriptive columns (event ... state), as in the per-replicate table
+    call = [c for c in VOTE_COLUMNS if c not in ("scenario", "replicate", "stance")]
+    columns = ["scenario", "point", *call, "replicates", *STANCES]
     if votes.empty:
         return pd.DataFrame(columns=columns)
     v = votes.copy()
@@ -393,7 +385,7 @@ def vote_shares(
         v["point"] = 0
     for c in ("scenario", "event", "motion", "power", "side", "state", "stance", "date"):
         v[c] = v[c].fillna("").astype(str)
-    keys = ["scenario", "point", "event", "motion", "power", "side", "state"]
+    keys = ["scenario", "point", *(c for c in call if c != "date")]
     counts = (
         v.groupby([*keys, "stance"], sort=False, observed=True)
         .size()

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import influence_sim as isim
 from influence_sim.core.scenario import scenario_from_dict
+from influence_sim.core.world import WORLD_SECTIONS
 
 from .conftest import BASELINE, DATA, short
 from .strategies import event_tables, scenario_dict
@@ -102,17 +103,7 @@ def _reordered_world(tmp_path: Path) -> Path:
     data = tomllib.loads(text)
     # reverse every list of actors; write back as TOML by hand (stdlib has no writer)
     lines = [f"[world]\n{_kv(data['world'])}"]
-    for sec in (
-        "powers",
-        "states",
-        "factions",
-        "institutions",
-        "ties",
-        "links",
-        "economies",
-        "flows",
-        "exposures",
-    ):
+    for sec in sorted(WORLD_SECTIONS - {"world"}):
         for item in reversed(data.get(sec, [])):
             lines.append(f"[[{sec}]]\n{_kv(item)}")
     path = tmp_path / "reordered.toml"

@@ -192,22 +192,8 @@ def sobol_indices(
         conf_level=conf,
         seed=_int_seed(rng),
     )
-    frame = _with_intervals(
-        pd.DataFrame(
-            {
-                "S1": res["S1"],
-                "S1_conf": res["S1_conf"],
-                "ST": res["ST"],
-                "ST_conf": res["ST_conf"],
-            },
-            index=pd.Index(space.names, name="input"),
-        ),
-        ("S1", "ST"),
-    ).sort_values("ST", ascending=False, kind="stable")
-    single, in_means = noise_share(y)
-    frame.attrs.update(
-        noise_single=single, noise_in_means=in_means, replicates=y.shape[1], n=y.shape[0] // per
-    )
+    frame = _indices(space, res, ("S1", "ST"), ("S1", "ST"), y, sort_by="ST")
+    frame.attrs["n"] = y.shape[0] // per
     return frame
 
 
@@ -254,28 +240,35 @@ def morris_indices(
         num_levels=levels,
         seed=_int_seed(rng),
     )
-    frame = _with_intervals(
-        pd.DataFrame(
-            {
-                "mu": np.asarray(res["mu"], float),
-                "mu_star": np.asarray(res["mu_star"], float),
-                "mu_star_conf": np.asarray(res["mu_star_conf"], float),
-                "sigma": np.asarray(res["sigma"], float),
-            },
-            index=pd.Index(space.names, name="input"),
-        ),
-        ("mu_star",),
-    ).sort_values("mu_star", ascending=False, kind="stable")
+    return _indices(space, res, ("mu", "mu_star", "sigma"), ("mu_star",), y, sort_by="mu_star")
+
+
+def _indices(
+    space: Space,
+    res: dict[str, Any],
+    names: Sequence[str],
+    intervals: Sequence[str],
+    y: np.ndarray,
+    *,
+    sort_by: str,
+) -> pd.DataFrame:
+    """SALib's indices as a frame indexed by input, largest ``sort_by`` first.
+
+    Each index in ``intervals`` gets ``<name>_conf`` (SALib's half-width) and the interval
+    ``<name>_lo`` / ``<name>_hi``; ``attrs`` get the noise shares of ``y`` and its replicates.
+    """
+    cols: dict[str, np.ndarray] = {}
+    for name in names:
+        cols[name] = np.asarray(res[name], float)
+        if name in intervals:
+            cols[f"{name}_conf"] = np.asarray(res[f"{name}_conf"], float)
+    frame = pd.DataFrame(cols, index=pd.Index(space.names, name="input"))
+    for name in intervals:
+        frame[f"{name}_lo"] = frame[name] - frame[f"{name}_conf"]
+        frame[f"{name}_hi"] = frame[name] + frame[f"{name}_conf"]
+    frame = frame.sort_values(sort_by, ascending=False, kind="stable")
     single, in_means = noise_share(y)
     frame.attrs.update(noise_single=single, noise_in_means=in_means, replicates=y.shape[1])
-    return frame
-
-
-def _with_intervals(frame: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
-    """Add ``<col>_lo`` / ``<col>_hi`` = estimate ∓ the ``<col>_conf`` half-width."""
-    for c in cols:
-        frame[f"{c}_lo"] = frame[c] - frame[f"{c}_conf"]
-        frame[f"{c}_hi"] = frame[c] + frame[f"{c}_conf"]
     return frame
 
 

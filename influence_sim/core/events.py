@@ -23,6 +23,7 @@ from ..errors import Fail, excerpt, one_of, suggest
 from ..params import parameters
 from . import interventions
 from .measures import CONDITION_MEASURES, MEASURES
+from .world import FLOW_KINDS, LENDING, TRADE
 
 if TYPE_CHECKING:
     from .kernel import Ensemble
@@ -1002,13 +1003,13 @@ class Sanction(Event):
 
     def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         p = self.refs["power"]
-        trade = ens.flows[:, :, p, 0]  # (R, S)
+        trade = ens.flows[:, :, p, TRADE]  # (R, S)
         total = trade.sum(axis=1, keepdims=True)
         weight = np.where(total > 0, trade / np.maximum(total, 1e-300), 0.0)
         keep = 1.0 - np.where(m, v["secondary"], 0.0)[:, None]
         rerouted = np.where(m, v["neighbours"] * v["volume"], 0.0)[:, None] * weight
-        ens.flows[:, :, p, 0] = trade * keep + rerouted
-        ens.flows[:, :, p, 2] *= keep
+        ens.flows[:, :, p, TRADE] = trade * keep + rerouted
+        ens.flows[:, :, p, LENDING] *= keep
         ens.flows_changed()
         return None
 
@@ -1027,7 +1028,7 @@ class Trend(Event):
         "then move the economic ties (flow_tie_elasticity)."
     )
     fields: ClassVar[dict[str, Spec]] = {
-        "flow": Text(doc="which flow", choices=("trade", "remittances", "lending")),
+        "flow": Text(doc="which flow", choices=FLOW_KINDS),
         "partner": Text(doc="a power id, or `rest` (the rest of the world)"),
         "growth": Number(GROWTH_FLOOR, 2.0, doc="growth rate per year (0.05 = 5% a year)"),
         "state": Ref("state", required=False, doc="the state (default: every state)"),
@@ -1048,14 +1049,15 @@ class Trend(Event):
     def apply(self, ens: Ensemble, m: np.ndarray, v: Mapping[str, np.ndarray]) -> np.ndarray | None:
         partner = self.raw["partner"]
         q = ens.P if partner == "rest" else ens.world.index[partner]
-        k = ("trade", "remittances", "lending").index(self.raw["flow"])
+        k = FLOW_KINDS.index(self.raw["flow"])
         states = [self.refs["state"]] if "state" in self.refs else list(range(ens.S))
         for s in states:
             ens.growth[:, s, q, k] = np.where(m, v["growth"], ens.growth[:, s, q, k])
+        ens.growth_changed()
         return None
 
 
-class Suspend(Join):
+class Suspend(Leave):
     """A state's membership in an institution is suspended."""
 
     kind = "suspend"
@@ -1068,7 +1070,6 @@ class Suspend(Join):
         "state": Ref("state", doc="the state whose membership is suspended"),
         "institution": Ref("institution", doc="the institution"),
     }
-    member: ClassVar[float] = 0.0
 
 
 class Establish(Event):
@@ -1210,10 +1211,11 @@ class Summit(Event):
         mm = m[:, None]
         lend = np.where(m, v["lending"], 0.0)[:, None]
         if lend.any():
-            ens.flows[:, states, p, 2] += lend
+            ens.flows[:, states, p, LENDING] += lend
             ens.flows_changed()
-        grown = ens.growth[:, states, p, 0] + np.where(m, v["trade_growth"], 0.0)[:, None]
-        ens.growth[:, states, p, 0] = np.maximum(grown, GROWTH_FLOOR)
+        grown = ens.growth[:, states, p, TRADE] + np.where(m, v["trade_growth"], 0.0)[:, None]
+        ens.growth[:, states, p, TRADE] = np.maximum(grown, GROWTH_FLOOR)
+        ens.growth_changed()
         if "channel" in self.refs:
             ens.shift_tie(states, p, self.refs["channel"], v["tie"], m)
         face = np.where(mm, v["face"][:, None], 0.0)

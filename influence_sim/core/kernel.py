@@ -28,7 +28,7 @@ from scipy.sparse import linalg as splinalg
 
 from ..params import parameters
 from .interventions import InterventionState, end_planned
-from .world import FLOW_KINDS, World
+from .world import FLOW_KINDS, REMITTANCES, World
 
 __all__ = ["Ensemble", "InfluenceSystem", "per_step"]
 
@@ -156,6 +156,8 @@ class Ensemble:
         # USD bn, their growth rates per year, and the economic ties they drive
         self.flows = rep1(world.flow_array)
         self.growth = np.zeros_like(self.flows)
+        # the per-step growth factor, computed when the growth rates change (`growth_changed`)
+        self._growth_factor: np.ndarray | None = None
         self.econ = (
             world.channels.index(world.economic_channel)
             if world.economic_channel is not None
@@ -164,7 +166,6 @@ class Ensemble:
         self.tie0 = self.ties[..., self.econ].copy() if self.econ is not None else None
         self.exposure_share0 = self.exposure_share()
         self.exposure = world.exposure_array
-        self.autonomy0 = self.autonomy.copy()
         self._inst_power = self.inst_lead.argmax(axis=1)
         self._inst_channel = self.inst_chan.argmax(axis=1)
         self._channel_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -398,6 +399,12 @@ class Ensemble:
         end_planned(self)
 
     # ---- the economy -------------------------------------------------------------------
+    def growth_changed(self) -> None:
+        """Events call this after writing growth rates: the per-step factor is recomputed."""
+        self._growth_factor = (
+            np.exp(np.log1p(self.growth) * (self.dt / 365.0)) if self.growth.any() else None
+        )
+
     def grow_flows(self) -> None:
         """Grow the flows over one step, then update the ties.
 
@@ -405,16 +412,17 @@ class Ensemble:
         ``trade_alignment_elasticity``, by the change in alignment since the start.
         """
         eps = self.params["trade_alignment_elasticity"]
-        if not self.flows.any() or (not self.growth.any() and not eps.any()):
-            return
-        years = self.dt / 365.0
-        log_rate = np.log1p(self.growth)  # (R, S, P + 1, K)
-        if eps.any():
+        if eps.any() and self.flows.any():
+            log_rate = np.log1p(self.growth)  # (R, S, P + 1, K)
             drift = eps[:, None, None] * (self.alignment() - self.alignment0)  # (R, S, P)
-            for k, kind in enumerate(FLOW_KINDS):
-                if kind != "remittances":  # remittances follow labour, not politics
+            for k in range(len(FLOW_KINDS)):
+                if k != REMITTANCES:  # remittances follow labour, not politics
                     log_rate[:, :, : self.P, k] += drift
-        self.flows *= np.exp(log_rate * years)
+            self.flows *= np.exp(log_rate * (self.dt / 365.0))
+        elif self._growth_factor is not None:
+            self.flows *= self._growth_factor
+        else:
+            return
         self.flows_changed()
 
     def exposure_share(self) -> np.ndarray:

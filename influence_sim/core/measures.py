@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ArgumentError, suggest
+from .world import TRADE
 
 if TYPE_CHECKING:
     from .kernel import Ensemble
@@ -196,7 +197,7 @@ MEASURES: dict[str, Measure] = {
             per_power=True,
             needs_economy=True,
             label="trade turnover with each power (USD bn per year)",
-            compute=lambda ens, al: ens.flows[:, :, : ens.P, 0],
+            compute=lambda ens, al: ens.flows[:, :, : ens.P, TRADE],
         ),
         Measure(
             name="trade_share",

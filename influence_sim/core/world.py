@@ -46,6 +46,8 @@ WORLD_SECTIONS = frozenset(
 #: The economic flows per state and power, in USD bn: trade turnover (per year), remittances
 #: received (per year) and the lending or investment stock.
 FLOW_KINDS = ("trade", "remittances", "lending")
+#: Positions of the flows along the last axis of `World.flow_array` and `Ensemble.flows`.
+TRADE, REMITTANCES, LENDING = (FLOW_KINDS.index(k) for k in FLOW_KINDS)
 #: The state-wide totals of the flows (all partners), per state in ``[[economies]]``.
 FLOW_TOTALS = {k: f"{k}_total" for k in FLOW_KINDS}
 
