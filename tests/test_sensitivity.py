@@ -179,7 +179,7 @@ def test_a_paired_effect_is_scenario_minus_baseline_replicate_by_replicate():
     [
         ({"pull_scal": (0.5, 2.0)}, "neither a numeric global parameter"),
         ({"region_weight": (0.0, 1.0)}, "neither a numeric global parameter"),
-        ({"pull_scale": (0.5, 30.0)}, "leave its range"),
+        ({"pull_scale": (0.5, 30.0)}, "leave the valid range"),
     ],
 )
 def test_an_input_that_is_not_a_parameter_in_range_is_refused(inputs, match):
@@ -253,7 +253,7 @@ def test_event_field_bounds_must_stay_in_the_fields_range():
     from influence_sim.analysis.sensitivity import Outcome, evaluate
 
     base, _ = _baseline(10)
-    with pytest.raises(ArgumentError, match="leave the field's range"):
+    with pytest.raises(ArgumentError, match="leave the valid range"):
         evaluate(
             base,
             Space.of({"event.csto_deploy.size": (0.5, 1.5)}),

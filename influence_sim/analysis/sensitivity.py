@@ -16,77 +16,42 @@ fields vary along the replicate axis of one vectorised ensemble (points x replic
 point sees the same replicate streams (common random numbers), and the outcome is a measure at
 a date, or the paired effect of a scenario against a baseline.
 
-This is the first layer of the sensitivity work (issue 11): global parameters and event
-fields. World numbers as uncertain inputs, the experiment-file syntax and the commands come
-next.
+`run_sensitivity` runs an experiment's declared ``[uncertainty]`` (Morris or Sobol') into a
+store that resumes like a batch's (`influence_sim.experiment.sweep`), and `analyse` computes
+every outcome's indices and every conclusion's share of the design where it holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError, suggest
-from ..params import parameters
-from ..seeds import SeedLike, generator, root_seed
-
-if TYPE_CHECKING:
-    from ..core.scenario import Scenario
+from ..experiment.design import Experiment
+from ..experiment.sweep import DesignRun
+from ..experiment.uncertainty import Conclusion, Outcome, Space, evaluate, parse_conclusion
+from ..seeds import SeedLike, design_seed, generator, root_seed
 
 __all__ = [
+    "METHODS",
     "Outcome",
+    "SensitivityRun",
     "Space",
+    "analyse",
     "evaluate",
+    "load_sensitivity",
     "morris_design",
     "morris_indices",
     "noise_share",
+    "run_sensitivity",
     "sobol_design",
     "sobol_indices",
 ]
-
-
-@dataclass(frozen=True)
-class Space:
-    """Named uncertain inputs, each uniform on its bounds ``(low, high)``, low < high."""
-
-    names: tuple[str, ...]
-    bounds: tuple[tuple[float, float], ...]
-
-    def __post_init__(self) -> None:
-        if not self.names:
-            raise ArgumentError("an uncertainty space needs at least one input", argument="names")
-        if len(self.names) != len(self.bounds):
-            raise ArgumentError(
-                f"{len(self.names)} names but {len(self.bounds)} bounds", argument="bounds"
-            )
-        if len(set(self.names)) != len(self.names):
-            dup = next(n for n in self.names if self.names.count(n) > 1)
-            raise ArgumentError(f"input '{dup}' is named twice", argument="names")
-        for name, (lo, hi) in zip(self.names, self.bounds, strict=True):
-            if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-                raise ArgumentError(
-                    f"input '{name}' needs finite bounds with low < high, got [{lo}, {hi}]",
-                    argument="bounds",
-                )
-
-    @classmethod
-    def of(cls, inputs: dict[str, tuple[float, float]]) -> Space:
-        """A space from ``{name: (low, high)}``, in the mapping's order."""
-        return cls(tuple(inputs), tuple((float(a), float(b)) for a, b in inputs.values()))
-
-    @property
-    def problem(self) -> dict[str, Any]:
-        """The space as SALib's ``problem`` dictionary."""
-        return {
-            "num_vars": len(self.names),
-            "names": list(self.names),
-            "bounds": [list(b) for b in self.bounds],
-        }
 
 
 def _int_seed(rng: SeedLike) -> int:
@@ -272,187 +237,223 @@ def _indices(
     return frame
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """A measure of one actor (and power) at a date: what a design point is scored on."""
+# ---------------------------------------------------------------------------------------
+# a sensitivity analysis of an experiment, in a store
 
-    measure: str
-    actor: str | None
-    date: date
-    power: str | None = None
+#: The methods of `run_sensitivity`.
+METHODS = ("morris", "sobol")
 
 
-#: The prefix of an event field's input name: ``event.<event id>.<field>``.
-EVENT_INPUT = "event."
+@dataclass
+class SensitivityRun:
+    """A sensitivity analysis read from its store: the design run and the indices.
 
-
-def _event_input(name: str) -> tuple[str, str] | None:
-    """``(event id, field)`` of an input named ``event.<id>.<field>``, else None.
-
-    Event ids may hold dots, so the field is the part after the last dot, or after the
-    last two for a per-power table (``anchor.RU``) when the id is then found.
+    Attributes
+    ----------
+    run : DesignRun
+        The design and the outcomes at its rows (`influence_sim.experiment.sweep`).
+    indices : DataFrame
+        One row per outcome and input (columns ``outcome``, ``input`` and the method's
+        indices, see `sobol_indices` / `morris_indices`), each outcome's inputs in order of
+        importance; ``attrs["noise"]`` maps each outcome to its noise shares.
+    conclusions : DataFrame
+        Per conclusion, the share of design points where it holds (replicate means).
     """
-    if not name.startswith(EVENT_INPUT):
-        return None
-    rest = name[len(EVENT_INPUT) :]
-    if "." not in rest:
-        return rest, ""
-    eid, field = rest.rsplit(".", 1)
-    return eid, field
 
+    run: DesignRun
+    indices: pd.DataFrame
+    conclusions: pd.DataFrame
 
-def _check_space(space: Space, scenarios: Sequence[Scenario]) -> None:
-    """Check that every input is a numeric parameter or event field, within its range.
+    @property
+    def path(self) -> Path:
+        """The store."""
+        return self.run.path
 
-    An event field is named ``event.<id>.<field>`` and must belong to an event of one of
-    ``scenarios``.
-    """
-    params = parameters()
-    events = {e.id: e for sc in scenarios for e in sc.events}
-    for name, (lo, hi) in zip(space.names, space.bounds, strict=True):
-        ev_input = _event_input(name)
-        if ev_input is not None:
-            eid, field = ev_input
-            event = events.get(eid)
-            if event is None and "." in eid:  # a per-power field: event.<id>.anchor.RU
-                head, tail = eid.rsplit(".", 1)
-                if head in events:
-                    event, eid, field = events[head], head, f"{tail}.{field}"
-            if event is None:
-                raise ArgumentError(
-                    f"input '{name}': no event '{eid}' in the scenarios",
-                    argument="space",
-                    suggestion=(f"{EVENT_INPUT}{hint}" if (hint := suggest(eid, events)) else None),
-                )
-            if field not in event.numbers:
-                numeric = list(event.numbers)
-                raise ArgumentError(
-                    f"input '{name}': '{field}' is not a numeric field of {event.kind} event "
-                    f"'{eid}' (one of {', '.join(numeric) or 'none'})",
-                    argument="space",
-                    suggestion=suggest(field, numeric),
-                )
-            dist = event.numbers[field]
-            if lo < dist.lo or hi > dist.hi:
-                raise ArgumentError(
-                    f"bounds [{lo}, {hi}] of '{name}' leave the field's range "
-                    f"[{dist.lo}, {dist.hi}]",
-                    argument="space",
-                )
-            continue
-        prm = params.get(name)
-        if prm is None or not prm.numeric:
-            numeric = [n for n, p in params.items() if p.numeric]
+    @property
+    def method(self) -> str:
+        """``morris`` or ``sobol``."""
+        return str(self.run.method["name"])
+
+    def of(self, outcome: str) -> pd.DataFrame:
+        """The indices of one outcome, indexed by input (as `sobol_indices` returns them)."""
+        if outcome not in set(self.indices["outcome"]):
+            names = list(dict.fromkeys(self.indices["outcome"]))
             raise ArgumentError(
-                f"'{name}' is neither a numeric global parameter nor an event field "
-                f"({EVENT_INPUT}<event id>.<field>)",
-                argument="space",
-                suggestion=suggest(name, numeric),
+                f"no outcome '{outcome}' in this analysis; one of {', '.join(names)}",
+                argument="outcome",
+                suggestion=suggest(outcome, names),
             )
-        assert prm.low is not None and prm.high is not None
-        if lo < prm.low or hi > prm.high:
-            raise ArgumentError(
-                f"bounds [{lo}, {hi}] of '{name}' leave its range [{prm.low}, {prm.high}]",
-                argument="space",
+        frame = self.indices[self.indices["outcome"] == outcome].drop(columns="outcome")
+        frame = frame.set_index("input")
+        frame.attrs.update(self.indices.attrs["noise"][outcome])
+        return frame
+
+    def table(self, top: int = 5) -> str:
+        """The most influential inputs of each outcome, as text."""
+        key = "ST" if self.method == "sobol" else "mu_star"
+        lines = []
+        for name in dict.fromkeys(self.indices["outcome"]):
+            f = self.of(name)
+            noise = f.attrs
+            lines.append(
+                f"{name}: {self.run.outcome(name).text}  (noise: {noise['noise_single']:.0%} of "
+                f"one replicate's variance, {noise['noise_in_means']:.0%} left in the means)"
             )
+            for inp, r in f.head(top).iterrows():
+                if key == "ST":
+                    lines.append(
+                        f"  {inp:<38} ST {r.ST:6.3f} [{r.ST_lo:6.3f}, {r.ST_hi:6.3f}]"
+                        f"  S1 {r.S1:6.3f}"
+                    )
+                else:
+                    lines.append(
+                        f"  {inp:<38} mu* {r.mu_star:8.4f} [{r.mu_star_lo:8.4f}, "
+                        f"{r.mu_star_hi:8.4f}]  sigma {r.sigma:8.4f}"
+                    )
+        for _, c in self.conclusions.iterrows():
+            lines.append(
+                f"conclusion {c['conclusion']}: holds at {c['holds']:.0%} of "
+                f"{c['points']} design points ({c['statement']})"
+            )
+        return "\n".join(lines)
 
 
-def _at(
-    scenario: Scenario,
-    space: Space,
-    X: np.ndarray,
-    outcome: Outcome,
-    k: int,
-    root: np.random.SeedSequence,
-) -> np.ndarray:
-    """The outcome of design rows ``X`` with k replicates each, (rows, k).
-
-    Parameters are passed to the ensemble as one value per replicate; an event field's
-    sampled values are replaced by the design's, for the events this scenario has (an
-    input on an event it lacks, e.g. one a counterfactual removes, does nothing here).
-    """
-    from ..core.measures import measure
-    from ..core.runner import Runner
-
-    n = len(X)
-    ids = np.tile(np.arange(k), n)  # the same k replicate streams at every point
-    params, fields = {}, {}
-    for j, name in enumerate(space.names):
-        column = np.repeat(X[:, j], k)
-        if name.startswith(EVENT_INPUT):
-            fields[name[len(EVENT_INPUT) :]] = column
-        else:
-            params[name] = column
-    runner = Runner(scenario, ids, root, params=params)
-    for plan in runner.plans:
-        for key, column in fields.items():
-            if key.startswith(f"{plan.event.id}.") and key[len(plan.event.id) + 1 :] in (
-                plan.values
-            ):
-                plan.values[key[len(plan.event.id) + 1 :]] = column.copy()
-    step = (outcome.date - scenario.start).days // scenario.step_days
-    while runner.ens.t < step:
-        runner.advance()
-    spec = measure(outcome.measure)
-    return spec.value(runner.ens, outcome.actor, outcome.power).reshape(n, k)
-
-
-def evaluate(
-    scenario: Scenario,
-    space: Space,
-    X: np.ndarray,
-    outcome: Outcome,
+def run_sensitivity(
+    exp: Experiment,
+    out: str | Path,
     *,
-    replicates: int = 8,
-    against: Scenario | None = None,
-    rng: SeedLike = None,
-    chunk: int | None = None,
-) -> np.ndarray:
-    """Score every row of a design on the model, (rows, replicates).
+    method: str = "morris",
+    n: int = 20,
+    levels: int = 4,
+    executor: str = "process",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> SensitivityRun:
+    """Run a sensitivity analysis of an experiment's ``[uncertainty]`` into a store.
 
     Parameters
     ----------
-    scenario : Scenario
-    space : Space
-        Numeric global parameters (`influence_sim.params.parameters`) and numeric event
-        fields, named ``event.<event id>.<field>`` (e.g. ``event.csto_deploy.size``), within
-        their ranges. An event field's design value replaces the value the event would draw.
-    X : ndarray, shape (rows, inputs)
-        The design (`sobol_design`, `morris_design`), kept in its order.
-    outcome : Outcome
-        The measure, actor, power and date scored.
-    replicates : int
-        Replicates per design point; replicate j uses the same random streams at every point.
-    against : Scenario, optional
-        A baseline: the result is the paired effect, scenario minus baseline, replicate by
-        replicate (common random numbers).
-    rng : the root seed of the replicates' streams.
-    chunk : int, optional
-        Design rows per vectorised ensemble (default: all at once); the result does not
-        depend on it.
+    exp : Experiment
+        An experiment with ``[uncertainty]`` and ``[[outcomes]]`` (`load_experiment`).
+    out : str or Path
+        The store (created, or reopened with ``resume``).
+    method : {"morris", "sobol"}
+    n : int
+        Morris: the number of trajectories r (D + 1 rows each); Sobol': the base sample N, a
+        power of 2 (N x (D + 2) rows).
+    levels : int
+        Morris's grid levels.
+    executor, workers, scheduler, resume, progress
+        As for `influence_sim.run_experiment`; the results do not depend on them.
+
+    The design is drawn from the experiment's seed, so the same file gives the same design,
+    outcomes and indices.
     """
-    _check_space(space, [scenario] if against is None else [scenario, against])
-    x = np.asarray(X, dtype=float)
-    if x.ndim != 2 or x.shape[1] != len(space.names):
+    from ..experiment.sweep import run_design, uncertainty_of
+
+    u = uncertainty_of(exp)
+    if method not in METHODS:
         raise ArgumentError(
-            f"the design must have one column per input ({len(space.names)}), got {x.shape}",
-            argument="X",
+            f"unknown method {method!r}; one of {', '.join(METHODS)}",
+            argument="method",
+            suggestion=suggest(method, METHODS),
         )
-    if replicates < 1:
-        raise ArgumentError(f"need at least one replicate, got {replicates}", argument="replicates")
-    if not scenario.start <= outcome.date <= scenario.dates()[-1].astype(date):
-        raise ArgumentError(
-            f"{outcome.date} is outside the scenario's run ({scenario.start} on)",
-            argument="outcome",
+    seed = design_seed(exp.seed)
+    if method == "sobol":
+        X = sobol_design(u.space, n, rng=seed)
+        info: dict[str, Any] = {"name": "sobol", "n": n, "second_order": False}
+    else:
+        X = morris_design(u.space, n, levels=levels, rng=seed)
+        info = {"name": "morris", "n": n, "levels": levels}
+    run = run_design(
+        exp,
+        X,
+        out,
+        method=info,
+        executor=executor,
+        workers=workers,
+        scheduler=scheduler,
+        resume=resume,
+        progress=progress,
+    )
+    return analyse(run, seed=exp.seed)
+
+
+def analyse(run: DesignRun, *, seed: int | None = None, resamples: int = 1000) -> SensitivityRun:
+    """The indices of every outcome of a complete design run, written beside it.
+
+    Writes ``indices.csv`` and ``conclusions.csv`` into the store (atomically); the bootstrap
+    draws from ``seed`` (default: the experiment's), so reanalysing gives the same numbers.
+    """
+    from .._io import atomic_file
+
+    seed = int(run.manifest["seed"]) if seed is None else seed
+    method = run.method
+    frames, noise = [], {}
+    values = {o.name: run.Y(o.name) for o in run.outcomes}
+    for o in run.outcomes:
+        y = values[o.name]
+        if method["name"] == "sobol":
+            f = sobol_indices(run.space, y, rng=seed, resamples=resamples)
+        else:
+            f = morris_indices(
+                run.space, run.X, y, levels=int(method["levels"]), rng=seed, resamples=resamples
+            )
+        noise[o.name] = dict(f.attrs)
+        frames.append(f.reset_index().assign(outcome=o.name))
+    indices = pd.concat(frames, ignore_index=True)
+    indices = indices[["outcome", *[c for c in indices.columns if c != "outcome"]]]
+    indices.attrs["noise"] = noise
+    conclusions = conclusion_table(run, values)
+    with atomic_file(run.path / "indices.csv") as tmp:
+        noise_cols = pd.DataFrame(
+            [
+                {"outcome": k, **{a: v[a] for a in ("noise_single", "noise_in_means")}}
+                for k, v in noise.items()
+            ]
         )
-    root = root_seed(rng)
-    size = chunk or len(x)
-    parts = []
-    for start in range(0, len(x), size):
-        rows = x[start : start + size]
-        value = _at(scenario, space, rows, outcome, replicates, root)
-        if against is not None:
-            value = value - _at(against, space, rows, outcome, replicates, root)
-        parts.append(value)
-    out: np.ndarray = np.concatenate(parts, axis=0)
+        indices.merge(noise_cols, on="outcome").to_csv(tmp, index=False)
+    with atomic_file(run.path / "conclusions.csv") as tmp:
+        conclusions.to_csv(tmp, index=False)
+    return SensitivityRun(run=run, indices=indices, conclusions=conclusions)
+
+
+def conclusion_table(run: DesignRun, values: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Per declared conclusion, the share of design points where it holds."""
+    values = values or {o.name: run.Y(o.name) for o in run.outcomes}
+    means = {k: v.mean(axis=1) for k, v in values.items()}
+    rows = []
+    for c in conclusions_of(run):
+        holds = c.holds(means)
+        rows.append(
+            {
+                "conclusion": c.name,
+                "statement": c.text,
+                "points": len(holds),
+                "holds": float(holds.mean()),
+            }
+        )
+    return pd.DataFrame(rows, columns=["conclusion", "statement", "points", "holds"])
+
+
+def conclusions_of(run: DesignRun) -> list[Conclusion]:
+    """The conclusions declared in the run's experiment, parsed again from the manifest."""
+    names = [o.name for o in run.outcomes]
+    out = []
+    for c in run.manifest["uncertainty"]["conclusions"]:
+        out.append(
+            parse_conclusion(
+                c["text"], baseline=run.manifest["baseline"], outcomes=names, name=c["name"]
+            )
+        )
     return out
+
+
+def load_sensitivity(path: str | Path) -> SensitivityRun:
+    """Read a sensitivity analysis's store (`run_sensitivity`), analysing it if needed."""
+    from ..experiment.sweep import load_design_run
+
+    run = load_design_run(path)
+    return analyse(run)

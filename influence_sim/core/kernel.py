@@ -97,6 +97,9 @@ class Ensemble:
         Step length in days (1 or 7).
     noise : Sequence[numpy.random.Generator]
         One generator per replicate for the dynamics noise.
+    world_inputs : Mapping[str, ndarray], optional
+        World numbers by path (`influence_sim.core.inputs`) with one value per replicate,
+        written over the world's before anything is derived from them.
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class Ensemble:
         replicates: int,
         dt: int,
         noise: Sequence[np.random.Generator],
+        world_inputs: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         if len(noise) != replicates:
             raise ValueError("need one noise generator per replicate")
@@ -156,6 +160,10 @@ class Ensemble:
         # USD bn, their growth rates per year, and the economic ties they drive
         self.flows = rep1(world.flow_array)
         self.growth = np.zeros_like(self.flows)
+        if world_inputs:
+            from .inputs import apply_world_inputs
+
+            apply_world_inputs(self, world_inputs)
         # the per-step growth factor, computed when the growth rates change (`growth_changed`)
         self._growth_factor: np.ndarray | None = None
         self.econ = (
@@ -306,28 +314,54 @@ class Ensemble:
     def steady_state(self) -> np.ndarray:
         """Fixed point of the current noise-free dynamics for every replicate, (R, F, P).
 
-        Solved with a sparse solver per replicate state (at the start, all replicates share
-        one state and one solve serves them all): direct for small worlds, BiCGSTAB for large.
+        Small worlds (up to `DENSE_SOLVE_MAX` factions) are solved as dense systems, many
+        replicates per LAPACK call (each system is factorised on its own, so a replicate's
+        numbers do not depend on the others); larger ones with a sparse solver per replicate,
+        direct or BiCGSTAB (`_solve`). While all replicates share one state (at the start of
+        an ordinary run), one solve serves them all.
         """
-        out = np.empty((self.R, self.F, self.P))
         pull, auto = self.hedge(self.pulls(), self._channel_terms()[2])
+        pull = np.broadcast_to(pull, (self.R, self.F, self.P))
         auto = np.broadcast_to(auto, (self.R, self.F))
-        share0 = self.share[0]
+        pw = self.params["peer_weight"]
         same = all(
             np.array_equal(a[r], a[0])
             for a in (self.share, self.lam, self.anchor, pull, auto)
             for r in range(self.R)
-        ) and np.all(self.params["peer_weight"] == self.params["peer_weight"][0])
-        for r in range(1 if same else self.R):
-            peer = self.intra * self.params["peer_weight"][r] + self.links
-            wpeer = (peer @ sparse.diags_array(self.share[r] if not same else share0)).tocsr()
-            total = wpeer.sum(axis=1) + pull[r].sum(axis=1) + auto[r]
+        ) and bool(np.all(pw == pw[0]))
+        rows = np.arange(1) if same else np.arange(self.R)
+        if self.F <= DENSE_SOLVE_MAX:
+            solved = self._dense_steady(rows, pull, auto)
+        else:
+            solved = np.empty((len(rows), self.F, self.P))
+            for j, r in enumerate(rows):
+                peer = self.intra * pw[r] + self.links
+                wpeer = (peer @ sparse.diags_array(self.share[r])).tocsr()
+                total = wpeer.sum(axis=1) + pull[r].sum(axis=1) + auto[r]
+                lam = self.lam[r]
+                a_mat = sparse.eye_array(self.F) - sparse.diags_array(lam / total) @ wpeer
+                rhs = (lam / total)[:, None] * pull[r] + (1 - lam)[:, None] * self.anchor[r]
+                solved[j] = _solve(a_mat.tocsr(), rhs, guess=self.anchor[r])
+        if same:
+            return np.repeat(solved, self.R, axis=0)
+        return solved
+
+    def _dense_steady(self, rows: np.ndarray, pull: np.ndarray, auto: np.ndarray) -> np.ndarray:
+        """The steady state of replicates ``rows`` as dense systems, in blocks, (n, F, P)."""
+        F = self.F
+        intra, links = self.intra.toarray(), self.links.toarray()
+        pw = self.params["peer_weight"]
+        out = np.empty((len(rows), F, self.P))
+        block = max(1, DENSE_BLOCK // (F * F))
+        for a in range(0, len(rows), block):
+            r = rows[a : a + block]
+            wpeer = (pw[r, None, None] * intra + links) * self.share[r][:, None, :]
+            total = wpeer.sum(axis=2) + _sum_last(pull[r]) + auto[r]
             lam = self.lam[r]
-            a_mat = sparse.eye_array(self.F) - sparse.diags_array(lam / total) @ wpeer
-            rhs = (lam / total)[:, None] * pull[r] + (1 - lam)[:, None] * self.anchor[r]
-            out[r] = _solve(a_mat.tocsr(), rhs, guess=self.anchor[r])
-            if same:
-                out[:] = out[0]
+            scale = lam / total
+            a_mat = np.eye(F) - scale[:, :, None] * wpeer
+            rhs = scale[:, :, None] * pull[r] + (1 - lam)[:, :, None] * self.anchor[r]
+            out[a : a + block] = np.linalg.solve(a_mat, rhs)
         return out
 
     # ---- dynamics ----------------------------------------------------------------------
@@ -597,6 +631,10 @@ class Ensemble:
         return out
 
 
+#: Worlds up to this many factions solve the steady state as dense systems.
+DENSE_SOLVE_MAX = 64
+#: Elements of the dense matrices solved at once (replicates x F x F), bounding the memory.
+DENSE_BLOCK = 1 << 20
 #: Worlds up to this many factions use a direct sparse solve; larger ones an iterative one.
 DIRECT_SOLVE_MAX = 4000
 

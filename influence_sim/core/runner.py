@@ -105,12 +105,19 @@ class Runner:
         ids: np.ndarray,
         root: np.random.SeedSequence,
         params: Mapping[str, np.ndarray] | None = None,
+        world_inputs: Mapping[str, np.ndarray] | None = None,
     ) -> None:
-        """``params`` overrides global parameters with one value per replicate (R,)."""
+        """Sample the events' plans and build the ensemble.
+
+        ``params`` overrides global parameters, ``world_inputs`` world numbers by path
+        (`influence_sim.core.inputs`), each with one value per replicate (R,).
+        """
         self.scenario = scenario
         noise = [generator(replicate_seed(root, k, NOISE)) for k in ids]
         resolved: dict[str, float | str | np.ndarray] = {**scenario.params, **(params or {})}
-        self.ens = Ensemble(scenario.world, resolved, len(ids), scenario.step_days, noise)
+        self.ens = Ensemble(
+            scenario.world, resolved, len(ids), scenario.step_days, noise, world_inputs
+        )
         self.plans = [EventPlan.sample(e, scenario, ids, root) for e in scenario.events]
         self.by_step: dict[int, list[EventPlan]] = {}
         for plan in self.plans:

@@ -32,6 +32,7 @@ from ..core.scenario import Scenario, load_scenario
 from ..errors import ExperimentError, InputError, Where, bad_id, excerpt, one_of, suggest
 from ..params import parameters
 from ..seeds import design_seed
+from .uncertainty import UNCERTAINTY_SECTIONS, Uncertainty, read_uncertainty
 
 __all__ = [
     "MAX_POINTS",
@@ -119,6 +120,9 @@ class Experiment:
         Levels for time-to-threshold outcomes (absolute balance levels).
     at : tuple of datetime.date
         Dates at which `compare` reports besides the horizon.
+    uncertainty : Uncertainty or None
+        The uncertain inputs, outcomes and conclusions of a sensitivity analysis
+        (`influence_sim.experiment.uncertainty`); None without an ``[uncertainty]`` section.
     text : str
         The experiment file's text (stored in the manifest).
     sha256 : str
@@ -139,6 +143,7 @@ class Experiment:
     output: Output
     thresholds: tuple[tuple[str, float], ...] = ()
     at: tuple[Any, ...] = ()
+    uncertainty: Uncertainty | None = None
     text: str = field(default="", repr=False)
     sha256: str = ""
 
@@ -217,14 +222,15 @@ def load_experiment(path: str | Path) -> Experiment:
     path = Path(path)
     raw = read_input(path, ExperimentError)
     data = parse_toml(raw, path, ExperimentError)
-    sections = {"experiment", "design", "output", "compare"}
+    sections = {"experiment", "design", "output", "compare", *UNCERTAINTY_SECTIONS}
     for key in data:
         if key not in sections:
             raise _fail(
                 path,
                 f"[{key}]",
                 None,
-                "unknown section; an experiment has [experiment], [design], [output] and [compare]",
+                "unknown section; an experiment has [experiment], [design], [output], "
+                "[compare], [uncertainty], [[outcomes]] and [[conclusions]]",
                 suggest(key, sections),
             )
     head = data.get("experiment")
@@ -305,6 +311,7 @@ def load_experiment(path: str | Path) -> Experiment:
     _check_tasks(path, len(scenarios), len(points), replicates, chunk)
     output = _output(data.get("output", {}), path)
     thresholds, at = _compare_section(data.get("compare", {}), path, base, output.every)
+    uncertainty = read_uncertainty(data, path, scenarios)
     exp = Experiment(
         name=name,
         title=head.get("title", name),
@@ -320,6 +327,7 @@ def load_experiment(path: str | Path) -> Experiment:
         output=output,
         thresholds=tuple(thresholds),
         at=tuple(at),
+        uncertainty=uncertainty,
         text=raw.decode("utf-8"),
     )
     digest = identity_sha256(exp.identity())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -64,22 +65,23 @@ def run_task(scenario: Scenario, task: Task, seed: int, output: Output) -> Chunk
 
 
 def execute(
-    jobs: Iterable[tuple[Task, Callable[[], tuple]]],
+    jobs: Iterable[tuple[Any, Callable[[], tuple]]],
     *,
     executor: str = "process",
     workers: int = 1,
     scheduler: str | None = None,
-) -> Iterator[ChunkResult]:
-    """Run ``run_task`` calls and yield their results as they complete.
+    fn: Callable[..., Any] = run_task,
+) -> Iterator[Any]:
+    """Run ``fn`` calls (`run_task` by default) and yield their results as they complete.
 
-    ``jobs`` yields ``(task, args)`` where ``args()`` builds the arguments of `run_task`
-    lazily. At most ``2 x workers`` tasks are in flight, so memory stays bounded whatever the
-    size of the experiment.
+    ``jobs`` yields ``(task, args)`` where ``args()`` builds the arguments of ``fn`` lazily.
+    At most ``2 x workers`` tasks are in flight, so memory stays bounded whatever the size of
+    the experiment. ``fn`` must be importable by name (it runs in worker processes).
     """
     jobs = iter(jobs)
     if executor == "process" and workers == 1:
         for _task, args in jobs:
-            yield run_task(*args())
+            yield fn(*args())
         return
     if executor == "process":
         import multiprocessing
@@ -90,21 +92,23 @@ def execute(
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             pending = set()
             for _task, args in itertools.islice(jobs, 2 * workers):
-                pending.add(pool.submit(run_task, *args()))
+                pending.add(pool.submit(fn, *args()))
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     for _task, args in itertools.islice(jobs, 1):
-                        pending.add(pool.submit(run_task, *args()))
+                        pending.add(pool.submit(fn, *args()))
                     yield fut.result()
         return
     if executor == "dask":
-        yield from _execute_dask(jobs, workers=workers, scheduler=scheduler)
+        yield from _execute_dask(jobs, workers=workers, scheduler=scheduler, fn=fn)
         return
     raise ValueError(f"unknown executor {executor!r}")
 
 
-def _execute_dask(jobs, *, workers: int, scheduler: str | None) -> Iterator[ChunkResult]:
+def _execute_dask(
+    jobs, *, workers: int, scheduler: str | None, fn: Callable[..., Any]
+) -> Iterator[Any]:
     try:
         from distributed import Client, LocalCluster, as_completed
     except ImportError:  # pragma: no cover - the 'dask' extra is not installed
@@ -122,12 +126,12 @@ def _execute_dask(jobs, *, workers: int, scheduler: str | None) -> Iterator[Chun
         n_slots = 2 * max(workers, len(client.scheduler_info().get("workers", {})) or 1)
         queue = as_completed()
         for _task, args in itertools.islice(jobs, n_slots):
-            queue.add(client.submit(run_task, *args(), pure=False))
+            queue.add(client.submit(fn, *args(), pure=False))
         for fut in queue:
             result = fut.result()
             fut.release()
             for _task, args in itertools.islice(jobs, 1):
-                queue.add(client.submit(run_task, *args(), pure=False))
+                queue.add(client.submit(fn, *args(), pure=False))
             yield result
     finally:
         client.close()
