@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from .errors import ArgumentError, InputError, StoreError, safe_text
 
 if TYPE_CHECKING:
+    from .analysis.sensitivity import SensitivityRun
     from .experiment.store import ResultSet
 
 __all__ = ["main"]
@@ -93,26 +94,56 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="complete an interrupted batch in --out (only missing chunks run)",
     )
+    _executor_options(p)
+
+    p = sub.add_parser(
+        "sensitivity",
+        help="global sensitivity of an experiment's [uncertainty]: Morris screening or "
+        "Sobol' indices of its outcomes, into a resumable store",
+    )
+    p.add_argument("experiment", metavar="EXPERIMENT", help="experiment TOML file")
+    p.add_argument("--method", choices=["morris", "sobol"], default="morris")
     p.add_argument(
-        "--workers",
+        "--n",
         type=_positive,
         default=None,
-        help="worker processes (default: the number of cores)",
+        help="Morris: trajectories r (default 20); Sobol': base sample N, a power of 2 "
+        "(default 256)",
     )
+    p.add_argument("--levels", type=_positive, default=4, help="Morris grid levels (default 4)")
     p.add_argument(
-        "--executor",
-        choices=["process", "dask"],
-        default="process",
-        help="local process pool (default) or a Dask distributed cluster",
-    )
-    p.add_argument(
-        "--scheduler",
+        "--out",
+        type=Path,
         default=None,
-        metavar="ADDRESS",
-        help="Dask scheduler address; without it --executor dask starts a "
-        "LocalCluster of --workers processes",
+        help="store directory (default results/<experiment name>/<method>)",
     )
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument("--resume", action="store_true", help="complete an interrupted run in --out")
+    p.add_argument("--top", type=_positive, default=8, help="inputs shown per outcome")
+    _executor_options(p)
+
+    p = sub.add_parser(
+        "discover",
+        help="scenario discovery (PRIM): the boxes of the uncertainty space where a "
+        "conclusion fails (or holds); needs the extra: pip install 'influence-sim[explore]'",
+    )
+    p.add_argument("results", metavar="DIR", type=Path, help="store of a sensitivity run")
+    p.add_argument(
+        "--conclusion",
+        required=True,
+        help="a declared conclusion's name, or a statement such as "
+        "\"effect(no_csto, balance, KG, 2022-03-05) < 0\" over the run's outcomes",
+    )
+    p.add_argument(
+        "--holds",
+        action="store_true",
+        help="find where the conclusion holds (default: where it fails)",
+    )
+    p.add_argument(
+        "--min-coverage",
+        type=float,
+        default=0.5,
+        help="the chosen box is the densest with at least this coverage (default 0.5)",
+    )
 
     p = sub.add_parser("compare", help="paired effects of each scenario against the baseline")
     p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
@@ -241,6 +272,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _executor_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="worker processes (default: the number of cores)",
+    )
+    p.add_argument(
+        "--executor",
+        choices=["process", "dask"],
+        default="process",
+        help="local process pool (default) or a Dask distributed cluster",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="Dask scheduler address; without it --executor dask starts a "
+        "LocalCluster of --workers processes",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--replicates",
@@ -329,6 +383,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _run(args)
         case "batch":
             return _batch(args)
+        case "sensitivity":
+            return _sensitivity(args)
+        case "discover":
+            return _discover(args)
         case "compare":
             return _compare(args)
         case "explain":
@@ -451,6 +509,73 @@ def _batch(args: argparse.Namespace) -> int:
         f"point(s) x {exp.replicates} replicates, seed {exp.seed}; "
         f"{len(rs.done)} of {rs.n_chunks} chunks done in {args.out}"
     )
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from .analysis.sensitivity import run_sensitivity
+    from .experiment.design import load_experiment
+    from .experiment.sweep import uncertainty_of
+
+    exp = load_experiment(args.experiment)
+    u = uncertainty_of(exp)
+    if args.scheduler and args.executor != "dask":
+        raise _InputError("--scheduler needs --executor dask")
+    n = args.n or (20 if args.method == "morris" else 256)
+    out = args.out or Path("results") / exp.name / args.method
+    res = run_sensitivity(
+        exp,
+        out,
+        method=args.method,
+        n=n,
+        levels=args.levels,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=not args.quiet,
+    )
+    figures = _sensitivity_figures(res)
+    d = len(u.space.names)
+    print(
+        f"{exp.title}\n{exp.name}: {args.method} over {d} inputs, {len(res.run.X)} design "
+        f"points x {u.replicates} replicates, seed {exp.seed}; store {out}\n"
+    )
+    print(res.table(args.top))
+    print(f"\nWrote {out}/indices.csv, conclusions.csv and {len(figures)} figures in {out}/figures")
+    return 0
+
+
+def _sensitivity_figures(res: SensitivityRun) -> list[Path]:
+    """One chart per outcome (Sobol' indices or Morris's mu*-sigma) in the store's figures/."""
+    from ._io import atomic_file
+    from .plots.sensitivity import morris_chart, sobol_chart
+
+    folder = res.path / "figures"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for o in res.run.outcomes:
+        frame = res.of(o.name)
+        chart = sobol_chart if res.method == "sobol" else morris_chart
+        ax = chart(frame, title=f"{o.name}: {o.text}")
+        path = folder / f"{res.method}_{o.name}.png"
+        with atomic_file(path) as tmp:
+            ax.figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        paths.append(path)
+    return paths
+
+
+def _discover(args: argparse.Namespace) -> int:
+    from .analysis.discovery import discover
+
+    d = discover(
+        args.results,
+        args.conclusion,
+        where="holds" if args.holds else "fails",
+        min_coverage=args.min_coverage,
+    )
+    print(d.describe())
+    print(f"\nWrote {d.path}")
     return 0
 
 

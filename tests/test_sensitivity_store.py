@@ -1,0 +1,229 @@
+"""Sensitivity runs in a store: identical across chunks, workers and executors; resumable.
+
+A small experiment (three inputs of each kind, two replicates, an outcome a few weeks in) is
+run by `run_sensitivity` and by the ``sensitivity`` command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import influence_sim as isim
+from influence_sim.analysis.sensitivity import load_sensitivity, run_sensitivity
+from influence_sim.cli import main
+from influence_sim.errors import StoreError
+from influence_sim.experiment import sweep
+
+ROOT = Path(__file__).resolve().parent.parent
+
+EXPERIMENT = """
+[experiment]
+name = "tiny_sensitivity"
+baseline = "{root}/scenarios/kazakhstan_2022.toml"
+scenarios = ["{root}/scenarios/counterfactuals/no_csto.toml"]
+replicates = 2
+seed = 7
+
+[uncertainty]
+replicates = 2
+chunk = {chunk}
+params = ["pull_scale"]
+
+[uncertainty.inputs]
+"event.csto_deploy.size" = {{}}
+"powers.RU.reputation" = {{}}
+
+[[outcomes]]
+name = "csto_KZ"
+effect = "no_csto"
+measure = "balance"
+actor = "KZ"
+date = 2022-01-20
+
+[[outcomes]]
+name = "tokayev"
+measure = "share"
+actor = "KZ.tokayev"
+window = [2022-01-05, 2022-01-20]
+
+[[conclusions]]
+name = "csto_helps_russia"
+statement = "csto_KZ < 0"
+"""
+
+
+def _experiment(tmp_path: Path, chunk: int = 4) -> isim.Experiment:
+    path = tmp_path / f"tiny_{chunk}.toml"
+    path.write_text(EXPERIMENT.format(root=ROOT, chunk=chunk))
+    return isim.load_experiment(path)
+
+
+def _outcomes(res) -> dict[str, np.ndarray]:
+    return {o.name: res.run.Y(o.name) for o in res.run.outcomes}
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("ref")
+    exp = _experiment(tmp, chunk=4)
+    return run_sensitivity(exp, tmp / "store", method="morris", n=3, workers=1, progress=False)
+
+
+def test_a_run_holds_its_design_outcomes_indices_and_manifest(reference):
+    res = reference
+    assert res.run.complete
+    assert res.run.X.shape == (3 * 4, 3)  # r (D + 1) rows
+    assert set(res.indices["outcome"]) == {"csto_KZ", "tokayev"}
+    y = res.run.Y("csto_KZ")
+    assert y.shape == (12, 2) and np.isfinite(y).all()
+    m = json.loads((res.path / "manifest.json").read_text())
+    assert m["method"] == {"name": "morris", "n": 3, "levels": 4}
+    assert m["uncertainty"]["space"]["kinds"] == ["param", "event", "world"]
+    assert {s["name"] for s in m["scenarios"]} == {"kazakhstan_2022", "no_csto"}
+    assert all(s["sha256"] for s in m["scenarios"])
+    assert "versions" in m and m["seed"] == "7"
+    # the CSV files can be read back, with the noise shares beside the indices
+    csv = pd.read_csv(res.path / "indices.csv")
+    assert {"outcome", "input", "mu_star", "noise_single"} <= set(csv.columns)
+    concl = pd.read_csv(res.path / "conclusions.csv")
+    assert concl["conclusion"].tolist() == ["csto_helps_russia"]
+    assert 0 <= concl["holds"].iloc[0] <= 1
+    # the conclusion's share is the share of points whose mean effect is below 0
+    assert concl["holds"].iloc[0] == pytest.approx((y.mean(axis=1) < 0).mean())
+    # reloading gives the same numbers
+    again = load_sensitivity(res.path)
+    pd.testing.assert_frame_equal(again.indices, res.indices)
+
+
+@pytest.mark.parametrize(
+    ("chunk", "workers", "executor"),
+    [(1, 1, "process"), (5, 2, "process"), (3, 2, "dask")],
+)
+def test_identical_across_chunks_workers_and_executors(
+    reference, tmp_path, chunk, workers, executor
+):
+    exp = _experiment(tmp_path, chunk=chunk)
+    res = run_sensitivity(
+        exp,
+        tmp_path / "s",
+        method="morris",
+        n=3,
+        workers=workers,
+        executor=executor,
+        progress=False,
+    )
+    ref = _outcomes(reference)
+    for name, y in _outcomes(res).items():
+        np.testing.assert_array_equal(y, ref[name], err_msg=name)
+
+
+def test_an_interrupted_run_resumes_to_the_same_numbers(reference, tmp_path, monkeypatch):
+    exp = _experiment(tmp_path, chunk=4)
+    calls = {"n": 0}
+    real = sweep.run_rows
+
+    def flaky(*args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # killed after the first chunk
+        return real(*args)
+
+    monkeypatch.setattr(sweep, "run_rows", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        run_sensitivity(exp, tmp_path / "s", method="morris", n=3, workers=1, progress=False)
+    monkeypatch.setattr(sweep, "run_rows", real)
+    m = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert [c["status"] for c in m["chunks"].values()] == ["done", "pending", "pending"]
+    with pytest.raises(StoreError, match="resume"):
+        run_sensitivity(exp, tmp_path / "s", method="morris", n=3, workers=1, progress=False)
+    with pytest.raises(StoreError, match="incomplete"):
+        sweep.load_design_run(tmp_path / "s").Y("csto_KZ")
+    res = run_sensitivity(
+        exp, tmp_path / "s", method="morris", n=3, workers=1, resume=True, progress=False
+    )
+    ref = _outcomes(reference)
+    for name, y in _outcomes(res).items():
+        np.testing.assert_array_equal(y, ref[name])
+
+
+def test_a_damaged_chunk_is_refused_on_reading_and_rerun_on_resume(reference, tmp_path):
+    import shutil
+
+    store = tmp_path / "copy"
+    shutil.copytree(reference.path, store)
+    victim = sorted((store / "chunks").glob("*.parquet"))[1]
+    victim.write_bytes(victim.read_bytes()[:-20])
+    with pytest.raises(StoreError, match="damaged"):
+        sweep.load_design_run(store).Y("csto_KZ")
+    exp = _experiment(tmp_path, chunk=4)
+    res = run_sensitivity(exp, store, method="morris", n=3, workers=1, resume=True, progress=False)
+    np.testing.assert_array_equal(res.run.Y("csto_KZ"), reference.run.Y("csto_KZ"))
+
+
+def test_another_design_in_the_same_store_is_refused(reference, tmp_path):
+    exp = _experiment(tmp_path, chunk=4)
+    with pytest.raises(StoreError, match="another design run"):
+        run_sensitivity(
+            exp, reference.path, method="morris", n=4, workers=1, resume=True, progress=False
+        )
+    with pytest.raises(StoreError, match="another design run"):
+        run_sensitivity(
+            exp, reference.path, method="sobol", n=4, workers=1, resume=True, progress=False
+        )
+
+
+def test_the_command_runs_reports_and_draws(tmp_path, capsys):
+    path = tmp_path / "tiny.toml"
+    path.write_text(EXPERIMENT.format(root=ROOT, chunk=8))
+    out = tmp_path / "sobol"
+    status = main(
+        [
+            "sensitivity",
+            str(path),
+            "--method",
+            "sobol",
+            "--n",
+            "4",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "-q",
+        ]
+    )
+    text, err = capsys.readouterr()
+    assert status == 0, err
+    assert "csto_KZ: effect(no_csto, balance, KZ, 2022-01-20)" in text
+    assert "conclusion csto_helps_russia: holds at" in text
+    assert (out / "indices.csv").is_file()
+    assert sorted(p.name for p in (out / "figures").glob("*.png")) == [
+        "sobol_csto_KZ.png",
+        "sobol_tokayev.png",
+    ]
+    # an experiment without [uncertainty]: one line, exit 2
+    plain = ROOT / "scenarios" / "experiments" / "kazakhstan_2022.toml"
+    status = main(["sensitivity", str(plain), "--out", str(tmp_path / "x"), "-q"])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.splitlines()) == 1 and "[uncertainty]" in err
+    assert not (tmp_path / "x").exists()
+    # a Sobol' n that is not a power of 2
+    status = main(
+        [
+            "sensitivity",
+            str(path),
+            "--method",
+            "sobol",
+            "--n",
+            "6",
+            "--out",
+            str(tmp_path / "y"),
+            "-q",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and "power of 2" in err and len(err.splitlines()) == 1
