@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=None,
-        help="store directory (default results/<experiment name>/<method>)",
+        help="store directory (default results/<experiment name>/sensitivity/<method>, "
+        "where `report` on results/<experiment name> finds it)",
     )
     p.add_argument("--resume", action="store_true", help="complete an interrupted run in --out")
     p.add_argument("--top", type=_positive, default=8, help="inputs shown per outcome")
@@ -131,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--conclusion",
         required=True,
         help="a declared conclusion's name, or a statement such as "
-        "\"effect(no_csto, balance, KG, 2022-03-05) < 0\" over the run's outcomes",
+        '"effect(no_csto, balance, KG, 2022-03-05) < 0" over the run\'s outcomes',
     )
     p.add_argument(
         "--holds",
@@ -522,7 +523,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     if args.scheduler and args.executor != "dask":
         raise _InputError("--scheduler needs --executor dask")
     n = args.n or (20 if args.method == "morris" else 256)
-    out = args.out or Path("results") / exp.name / args.method
+    out = args.out or Path("results") / exp.name / "sensitivity" / args.method
     res = run_sensitivity(
         exp,
         out,
@@ -679,12 +680,14 @@ def _plot(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from .analysis.compare import compare, write_csv
     from .analysis.explain import explain
+    from .analysis.sensitivity import find_sensitivity
     from .experiment.store import load_results
     from .plots import figure_set
     from .report import build_report
 
     rs = load_results(args.results)
     cmp = compare(rs)
+    sensitivity = find_sensitivity(args.results)
     actor = _default_actor(rs, args.measure, args.actor)
     contributions, partial = explain(
         rs, measure=args.measure, actor=actor, power=args.power, progress=not args.quiet
@@ -703,6 +706,7 @@ def _report(args: argparse.Namespace) -> int:
         explained=f"{args.measure} {label} at the horizon, baseline",
         figures=figures,
         out=args.out,
+        sensitivity=sensitivity,
     )
     analysis = args.results / "analysis"
     write_csv(cmp.effects, analysis / "effects.csv")

@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # kept out of the import: pyarrow, matplotlib
     from matplotlib.figure import Figure
 
     from .analysis.compare import Comparison
+    from .analysis.sensitivity import SensitivityRun
     from .experiment.source import ScenarioRecord
     from .experiment.store import ResultSet
 
@@ -66,6 +68,8 @@ SECTIONS = [
 """Anchors and labels of the navigation bar."""
 #: The votes section, linked after the effects when the scenarios hold roll calls.
 VOTES_SECTION = ("votes", "Votes")
+#: The sensitivity section, linked after the attribution when the store holds a run.
+DRIVERS_SECTION = ("drivers", "What drives the conclusions")
 
 CAPTIONS = {
     "balance_by_state": "Balance (first power's alignment minus the second's) per state and "
@@ -221,12 +225,15 @@ def _header(results: ResultSet) -> str:
     )
 
 
-def _intro(votes: bool = False) -> str:
-    """Navigation links and how to read the comparisons; ``votes``: link the votes section."""
+def _intro(votes: bool = False, drivers: bool = False) -> str:
+    """Navigation links and how to read the comparisons; ``votes``, ``drivers``: link those."""
     sections = list(SECTIONS)
     if votes:
         at = [anchor for anchor, _ in sections].index("effects") + 1
         sections.insert(at, VOTES_SECTION)
+    if drivers:
+        at = [anchor for anchor, _ in sections].index("attribution") + 1
+        sections.insert(at, DRIVERS_SECTION)
     links = "".join(f"<a href='#{anchor}'>{label}</a>" for anchor, label in sections)
     return (
         f"<nav>{links}</nav>\n"
@@ -524,6 +531,84 @@ def _attribution(
     return "\n".join(parts)
 
 
+def _drivers(runs: Sequence[SensitivityRun]) -> str:
+    """What drives each conclusion: the sensitivity runs and scenario discoveries of a store."""
+    if not runs:
+        return ""
+    from .plots.sensitivity import morris_chart, sobol_chart
+
+    parts = [
+        "<h2 id='drivers'>What drives the conclusions</h2>",
+        "<p>Global sensitivity analyses of the experiments' declared uncertainty: each input "
+        "(a parameter, an event's magnitude or a world number) varies over its range, many "
+        "design points run with paired replicates, and each outcome's variance is split "
+        "among the inputs. The indices are computed on the replicate means; the model's own "
+        "noise is reported beside them, not hidden in them. Conclusions are statements "
+        "about the outcomes; the share of design points where each holds is shown, and a "
+        "scenario discovery (PRIM) finds where in the inputs a conclusion fails.</p>",
+    ]
+    for res in runs:
+        m = res.run.manifest
+        key = "ST" if res.method == "sobol" else "mu_star"
+        parts.append(
+            f"<h3>{_esc(m['experiment']['title'])}: {_esc(res.method)}</h3>"
+            f"<p class='meta'>{len(res.run.space.names)} inputs, {len(res.run.X):,} design "
+            f"points x {res.run.replicates} replicates, seed {_esc(m['seed'])}; store "
+            f"{_esc(os.path.normpath(res.path))}.</p>"
+        )
+        if len(res.conclusions):
+            c = res.conclusions.rename(columns={"holds": "share of design where it holds"})
+            parts.append(_table(c, {"share of design where it holds": ".0%"}))
+        for o in res.run.outcomes:
+            frame = res.of(o.name)
+            cols = (
+                ["ST", "ST_lo", "ST_hi", "S1"]
+                if key == "ST"
+                else ["mu_star", "mu_star_lo", "mu_star_hi", "sigma", "mu"]
+            )
+            top = frame[cols].head(8).reset_index()
+            chart = sobol_chart if key == "ST" else morris_chart
+            fig = chart(frame, title=f"{o.name}: {o.text}").figure
+            noise = frame.attrs
+            parts.append(
+                f"<h4>{_esc(o.name)}: {_esc(o.text)}</h4>"
+                f"<p>The model's own noise is {noise['noise_single']:.0%} of one replicate's "
+                f"variance and {noise['noise_in_means']:.0%} of what is left in the "
+                f"means of {res.run.replicates} replicates.</p>"
+                + _table(top, dict.fromkeys(cols, ".4f"))
+                + f"<figure><img alt='{_esc(o.name)}' src='data:image/png;base64,{_png(fig)}'>"
+                f"</figure>"
+            )
+        for disc in sorted((res.path / "discovery").glob("*.json")):
+            parts.append(_discovery(disc))
+    return "\n".join(parts)
+
+
+def _discovery(path: Path) -> str:
+    """One scenario discovery written by `influence_sim.analysis.discovery.discover`."""
+    d = json.loads(path.read_text("utf-8"))
+    png = path.with_suffix(".png")
+    img = (
+        f"<figure><img alt='PRIM trade-off' src='data:image/png;base64,"
+        f"{base64.b64encode(png.read_bytes()).decode('ascii')}'><figcaption>Peeling "
+        "trajectory: coverage against density of the boxes; the chosen box is marked."
+        "</figcaption></figure>"
+        if png.is_file()
+        else ""
+    )
+    limits = pd.DataFrame(d.get("limits", []))
+    return (
+        f"<h4>Where {_esc(d['conclusion'])} {_esc(d['where'])}</h4>"
+        f"<pre>{_esc(d['text'])}</pre>"
+        + (
+            _table(limits, {c: ".4g" for c in limits.columns if c != "input"})
+            if len(limits)
+            else ""
+        )
+        + img
+    )
+
+
 def _parameters(results: ResultSet) -> str:
     """The baseline's parameters with their defaults, meanings and reasons; design points."""
     reg = parameters()
@@ -567,6 +652,7 @@ def build_report(
     figures: dict[str, Figure] | None = None,
     out: str | Path | None = None,
     top: int = 40,
+    sensitivity: Sequence[SensitivityRun] = (),
 ) -> Path:
     """Write the HTML report of a results store; return its path.
 
@@ -586,6 +672,9 @@ def build_report(
         The HTML file (default: ``<store>/report.html``).
     top : int
         Rows of the effects table.
+    sensitivity : sequence of SensitivityRun
+        Sensitivity runs (`influence_sim.analysis.sensitivity.find_sensitivity`), shown with
+        their scenario discoveries in a "what drives the conclusions" section.
     """
     if comparison is None:
         from .analysis.compare import compare
@@ -598,13 +687,14 @@ def build_report(
     votes = _votes(results)
     sections = [
         _header(results),
-        _intro(votes=bool(votes)),
+        _intro(votes=bool(votes), drivers=bool(sensitivity)),
         _scenarios(results),
         _figures(figures),
         _effects(comparison, top),
         _thresholds(comparison),
         votes,
         _attribution(contributions, partial, explained),
+        _drivers(sensitivity),
         _parameters(results),
         _manifest(results),
     ]

@@ -103,3 +103,29 @@ def test_library_raises_scenario_error(case):
     if not isinstance(error, isim.ScenarioError):
         pytest.fail(f"{case['file']}: {type(error).__name__} instead of ScenarioError: {error}")
     check_message(str(error), case)
+
+
+# ---------------------------------------------------------------------------------------------
+# the uncertainty cases: `influence-sim sensitivity` rejects them the same way
+
+UNCERTAINTY_PARAMS = [
+    p for p in PARAMS if p.values[0]["file"].startswith("experiment_uncertainty_")
+]
+
+
+@pytest.mark.parametrize("case", UNCERTAINTY_PARAMS)
+def test_sensitivity_reports_one_line_and_exits_2(case, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    status = main(["sensitivity", str(CORPUS / case["file"]), "--out", str(out_dir), "-q"])
+    out, err = capsys.readouterr()
+    if "Traceback" in err:
+        pytest.fail(
+            f"exit {status} with a traceback instead of an input error: {err.splitlines()[-1]}"
+        )
+    assert status == 2, f"exit status {status}, expected 2; stderr: {err!r}"
+    assert out == ""
+    lines = err.splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got:\n{err}"
+    assert lines[0].startswith(PREFIX), err
+    check_message(lines[0].removeprefix(PREFIX), case)
+    assert not out_dir.exists(), "nothing is written for a malformed experiment"

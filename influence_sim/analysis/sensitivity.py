@@ -44,6 +44,7 @@ __all__ = [
     "Space",
     "analyse",
     "evaluate",
+    "find_sensitivity",
     "load_sensitivity",
     "morris_design",
     "morris_indices",
@@ -457,3 +458,18 @@ def load_sensitivity(path: str | Path) -> SensitivityRun:
 
     run = load_design_run(path)
     return analyse(run)
+
+
+def find_sensitivity(results: str | Path) -> list[SensitivityRun]:
+    """The complete sensitivity runs stored under ``<results>/sensitivity/`` (by name)."""
+    from ..experiment.integrity import read_manifest
+    from ..experiment.sweep import DESIGN_KIND
+
+    out = []
+    for sub in sorted(Path(results).glob("sensitivity/*/manifest.json")):
+        manifest = read_manifest(sub.parent)
+        if manifest.get("kind") != DESIGN_KIND:
+            continue
+        if all(c["status"] == "done" for c in manifest["chunks"].values()):
+            out.append(load_sensitivity(sub.parent))
+    return out

@@ -171,15 +171,18 @@ def world_number(
     numbers = world_numbers(world) if numbers is None else numbers
     if path in numbers:
         return numbers[path]
-    section = path.split(".", 1)[0]
-    hint = suggest(path, numbers)
-    if section in ("factions", "ties") and path.rsplit(".", 1)[-1] == "sensitivity":
-        why = "channel sensitivities are world structure and cannot vary per replicate"
-    else:
-        why = f"world '{world.name}' has no number there; the paths that can vary are " + (
-            ", ".join(WORLD_PATHS)
+    if "sensitivity" in path.split(".")[1:]:
+        raise ArgumentError(
+            f"input '{path}': channel sensitivities are world structure and cannot vary per "
+            "replicate",
+            argument="space",
         )
-    raise ArgumentError(f"input '{path}': {why}", argument="space", suggestion=hint)
+    raise ArgumentError(
+        f"input '{path}': world '{world.name}' has no number there (the paths that can vary "
+        "are listed in docs/experiments.md)",
+        argument="space",
+        suggestion=suggest(path, numbers),
+    )
 
 
 def apply_world_inputs(ens: Ensemble, inputs: Mapping[str, np.ndarray]) -> None:

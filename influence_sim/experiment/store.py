@@ -100,7 +100,10 @@ class Store:
             )
         fresh = not (path / "manifest.json").exists()
         if fresh and path.is_dir():
-            foreign = sorted(p.name for p in path.iterdir() if p.name != ".lock")
+            # a sensitivity run may already sit in its sensitivity/ folder
+            foreign = sorted(
+                p.name for p in path.iterdir() if p.name not in (".lock", "sensitivity")
+            )
             if foreign:
                 raise StoreError(
                     f"exists, is not empty (it holds '{foreign[0]}') and holds no "

@@ -70,8 +70,12 @@ STATISTICS = ("value", "mean", "time_to")
 
 _Date = date  # the type, where a field called ``date`` hides it
 
-#: ``fail(message, suggestion)`` builds the error to raise for one input or outcome.
+#: ``fail(message, suggestion)`` builds the error to raise for one input.
 Fail = Callable[[str, str | None], Exception]
+#: ``fail(message, suggestion, field)`` builds the error to raise for one outcome.
+OutcomeFail = Callable[[str, str | None, str | None], Exception]
+#: ``fail(message, suggestion)`` builds the error to raise for a conclusion.
+ConclusionFail = Callable[..., Exception]
 
 
 # ---------------------------------------------------------------------------------------
@@ -175,7 +179,7 @@ def _world_input(name: str, scenarios: Sequence[Scenario], fail: Fail) -> WorldN
     try:
         return world_number(world, name, _numbers(world))
     except ArgumentError as exc:
-        raise fail(str(exc).split(": ", 2)[-1], exc.suggestion) from None
+        raise fail(exc.message.split(": ", 1)[-1], exc.suggestion) from None
 
 
 _NUMBERS: dict[str, dict[str, WorldNumber]] = {}
@@ -375,37 +379,56 @@ class Outcome:
         }
 
 
-def check_outcome(outcome: Outcome, scenario: Scenario, fail: Fail) -> None:
-    """Check an outcome's measure, actor, power, dates and statistic against a scenario."""
+def check_outcome(outcome: Outcome, scenario: Scenario, fail: OutcomeFail) -> None:
+    """Check an outcome's measure, actor, power, dates and statistic against a scenario.
+
+    ``fail(message, suggestion, field)`` builds the error; ``field`` is the outcome's field
+    at fault (``measure``, ``actor``, ``power``, ``date``, ``window``, ``statistic``,
+    ``level``).
+    """
     try:
         spec = measure(outcome.measure)
-        if not spec.available(scenario.world):
-            raise ArgumentError(
-                f"{outcome.measure} needs a world with [[flows]]; '{scenario.world.name}' has none",
-                argument="measure",
-            )
+    except ArgumentError as exc:
+        raise fail(exc.message, exc.suggestion, "measure") from None
+    if not spec.available(scenario.world):
+        raise fail(
+            f"{outcome.measure} needs a world with [[flows]]; '{scenario.world.name}' has none",
+            None,
+            "measure",
+        )
+    try:
         spec.column(scenario.world, outcome.actor, outcome.power)
     except ArgumentError as exc:
-        raise fail(str(exc).split(": ", 1)[-1], exc.suggestion) from None
+        raise fail(exc.message, exc.suggestion, exc.argument) from None
     if outcome.statistic not in STATISTICS:
         raise fail(
             f"unknown statistic '{outcome.statistic}'; one of {', '.join(STATISTICS)}",
             suggest(outcome.statistic, STATISTICS),
+            "statistic",
         )
     last = scenario.dates()[-1].astype(date)
+    where = "window" if outcome.start is not None else "date"
     for d in (outcome.start, outcome.date):
         if d is None:
             continue
         if not scenario.start <= d <= last:
-            raise fail(f"{d} is outside the scenario's run [{scenario.start}, {last}]", None)
+            raise fail(f"{d} is outside the scenario's run [{scenario.start}, {last}]", None, where)
         if (d - scenario.start).days % scenario.step_days:
-            raise fail(f"{d} is not a step of the scenario ({scenario.step_days}-day steps)", None)
+            raise fail(
+                f"{d} is not a step of the scenario ({scenario.step_days}-day steps)", None, where
+            )
     if outcome.statistic != "value" and outcome.start is None:
-        raise fail(f"statistic '{outcome.statistic}' needs a window (start and date)", None)
+        raise fail(
+            f"statistic '{outcome.statistic}' needs a window = [start, end]", None, "statistic"
+        )
     if outcome.start is not None and outcome.start >= outcome.date:
-        raise fail(f"the window's start {outcome.start} is not before its end {outcome.date}", None)
+        raise fail(
+            f"the window's start {outcome.start} is not before its end {outcome.date}",
+            None,
+            "window",
+        )
     if outcome.statistic == "time_to" and outcome.level is None:
-        raise fail("statistic 'time_to' needs a level", None)
+        raise fail("statistic 'time_to' needs a level", None, "level")
 
 
 # ---------------------------------------------------------------------------------------
@@ -469,12 +492,28 @@ _TOKEN = re.compile(
 )
 
 
-def _tokens(text: str, fail: Callable[[str], Exception]) -> list[tuple[str, str]]:
-    out, pos = [], 0
+#: What the parser expects, by token kind, in its messages.
+_EXPECTED = {
+    "word": "an outcome name or effect(...)",
+    "op": "a comparison such as '< 0'",
+    "lp": "'('",
+    "num": "a number",
+}
+_FUNCTIONS = ("effect", "value")
+
+
+def _tokens(text: str, fail: ConclusionFail) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    pos = 0
     text = text.strip()
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
+            # a call of something other than effect/value: name it, whatever follows
+            if len(out) >= 2 and out[-1][0] == "lp" and out[-2][0] == "word":
+                fn = out[-2][1].rsplit(":", 1)[-1]
+                if fn not in _FUNCTIONS:
+                    raise fail(f"unknown function '{fn}'; use effect(...) or value(...)")
             raise fail(f"cannot read {text[pos : pos + 20]!r} (at character {pos + 1})")
         kind = m.lastgroup
         assert kind is not None
@@ -483,7 +522,7 @@ def _tokens(text: str, fail: Callable[[str], Exception]) -> list[tuple[str, str]
     return out
 
 
-def _date(text: str, fail: Callable[[str], Exception]) -> tuple[date | None, date]:
+def _date(text: str, fail: ConclusionFail) -> tuple[date | None, date]:
     try:
         if ".." in text:
             a, b = text.split("..", 1)
@@ -501,7 +540,7 @@ def parse_conclusion(
     baseline: str,
     outcomes: Sequence[str] = (),
     name: str = "",
-    fail: Callable[[str], Exception] | None = None,
+    fail: ConclusionFail | None = None,
 ) -> Conclusion:
     """Parse a conclusion (see the module docstring); never evaluated as code.
 
@@ -510,8 +549,10 @@ def parse_conclusion(
     """
     if fail is None:
 
-        def fail(message: str) -> Exception:
-            return ArgumentError(f"conclusion {text!r}: {message}", argument="conclusion")
+        def fail(message: str, suggestion: str | None = None) -> Exception:
+            return ArgumentError(
+                f"conclusion {text!r}: {message}", argument="conclusion", suggestion=suggestion
+            )
 
     if not isinstance(text, str) or not text.strip():
         raise fail("expected a statement such as 'effect(no_csto, balance, KG, 2022-03-05) < 0'")
@@ -521,11 +562,13 @@ def parse_conclusion(
 
     def take(kind: str | None = None) -> tuple[str, str]:
         nonlocal pos
+        what = _EXPECTED.get(kind or "", "more")
         if pos >= len(toks):
-            raise fail("the statement ends too early" + (f"; expected {kind}" if kind else ""))
+            after = f" after {toks[-1][1]!r}" if toks else ""
+            raise fail(f"the statement ends too early; expected {what}{after}")
         tok = toks[pos]
         if kind is not None and tok[0] != kind:
-            raise fail(f"expected {kind} at {tok[1]!r}")
+            raise fail(f"expected {what} at {tok[1]!r}")
         pos += 1
         return tok
 
@@ -533,7 +576,7 @@ def parse_conclusion(
         _, word = take("word")
         if pos < len(toks) and toks[pos][0] == "lp":
             stat, fn = word.split(":", 1) if ":" in word else ("", word)
-            if fn not in ("effect", "value"):
+            if fn not in _FUNCTIONS:
                 raise fail(f"unknown function '{fn}'; use effect(...) or value(...)")
             take("lp")
             args: list[str] = []
@@ -578,6 +621,7 @@ def parse_conclusion(
                 f"unknown outcome '{word}'"
                 + (f"; declared: {', '.join(outcomes)}" if outcomes else "")
                 + " (or write effect(scenario, measure, actor, date))",
+                suggest(word, outcomes),
             )
         return word
 
@@ -768,7 +812,7 @@ def evaluate(
     if replicates < 1:
         raise ArgumentError(f"need at least one replicate, got {replicates}", argument="replicates")
 
-    def fail(message: str, suggestion: str | None) -> Exception:
+    def fail(message: str, suggestion: str | None, _field: str | None) -> Exception:
         return ArgumentError(message, argument="outcome", suggestion=suggestion)
 
     check_outcome(outcome, scenario, fail)
@@ -890,9 +934,18 @@ def read_uncertainty(
             f'expected "all" or a list of parameter names, got {excerpt(sel)}', "params"
         )
     for name in sel:
+        if name in registry and name not in numeric:
+            raise where("[uncertainty]").fail(
+                f"'{name}' is a choice parameter, not a number; it cannot vary (set it in the "
+                "scenarios)",
+                "params",
+            )
         if name not in numeric:
             raise where("[uncertainty]").fail(
-                f"'{name}' is not a numeric global parameter", "params", suggest(name, numeric)
+                f"unknown parameter '{name}'; {len(numeric)} numeric parameters can vary "
+                "(`influence-sim params` lists them)",
+                "params",
+                suggest(name, numeric),
             )
         bounds[name] = default_bounds(name, scenarios)
     inputs = raw.get("inputs", {})
@@ -1010,8 +1063,9 @@ def read_uncertainty(
             name=o["name"],
         )
 
-        def fail_o(message: str, suggestion: str | None, w: Where = w) -> Exception:
-            field_ = "statistic" if "statistic" in message else None
+        def fail_o(
+            message: str, suggestion: str | None, field_: str | None, w: Where = w
+        ) -> Exception:
             return w.fail(message, field_, suggestion)
 
         check_outcome(out, by_name[scen], fail_o)
@@ -1036,8 +1090,8 @@ def read_uncertainty(
         if problem:
             raise w.fail(problem, "name")
 
-        def fail_c(message: str, w: Where = w) -> Exception:
-            return w.fail(message, "statement")
+        def fail_c(message: str, suggestion: str | None = None, w: Where = w) -> Exception:
+            return w.fail(message, "statement", suggestion)
 
         concl = parse_conclusion(
             c["statement"],
@@ -1052,7 +1106,9 @@ def read_uncertainty(
                     f"unknown scenario '{o.scenario}'; the experiment has {', '.join(by_name)}"
                 )
 
-            def fail_t(message: str, suggestion: str | None, w: Where = w) -> Exception:
+            def fail_t(
+                message: str, suggestion: str | None, _field: str | None, w: Where = w
+            ) -> Exception:
                 return w.fail(message, "statement", suggestion)
 
             check_outcome(o, by_name[str(o.scenario)], fail_t)
