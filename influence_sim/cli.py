@@ -558,10 +558,11 @@ def _sensitivity_figures(res: SensitivityRun) -> list[Path]:
     for o in res.run.outcomes:
         frame = res.of(o.name)
         chart = sobol_chart if res.method == "sobol" else morris_chart
-        ax = chart(frame, title=f"{o.name}: {o.text}")
+        fig = chart(frame, title=f"{o.name}: {o.text}").get_figure(root=True)
+        assert fig is not None
         path = folder / f"{res.method}_{o.name}.png"
         with atomic_file(path) as tmp:
-            ax.figure.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+            fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
         paths.append(path)
     return paths
 

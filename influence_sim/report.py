@@ -568,7 +568,8 @@ def _drivers(runs: Sequence[SensitivityRun]) -> str:
             )
             top = frame[cols].head(8).reset_index()
             chart = sobol_chart if key == "ST" else morris_chart
-            fig = chart(frame, title=f"{o.name}: {o.text}").figure
+            fig = chart(frame, title=f"{o.name}: {o.text}").get_figure(root=True)
+            assert fig is not None
             noise = frame.attrs
             parts.append(
                 f"<h4>{_esc(o.name)}: {_esc(o.text)}</h4>"

@@ -21,7 +21,8 @@ through white to the first's (positive) for the balance.
 Modules: `style` (colours and axis helpers), `data` (series and events read from results),
 `marks` (fans and event marks), `timeseries`, `economy` (trade and the shares of the flows),
 `factions`, `effects`, `maps` (the schematic `regional_map` and the `choropleth` of country
-outlines), `network` and `figure_set`.
+outlines), `network`, `sensitivity` (Sobol' indices and Morris's μ*–σ, with the model's noise
+shown), `discovery` (PRIM's peeling trade-off and the chosen box) and `figure_set`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .maps import boundaries, choropleth, choropleth_of, regional_map, regional_
 from .network import network_layout as network_layout
 from .network import network_view
 from .network import tie_strength as tie_strength
+from .sensitivity import morris_chart, sobol_chart
 from .style import (
     BASELINE_COLOR,
     EXTRA_POWER_COLORS,
@@ -71,6 +73,7 @@ __all__ = [
     "figure_set",
     "flow_events",
     "has_economy",
+    "morris_chart",
     "network_view",
     "power_color",
     "regional_map",
@@ -78,4 +81,5 @@ __all__ = [
     "reputation_credibility",
     "scenario_events",
     "series",
+    "sobol_chart",
 ]
