@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "influence-sim needs Python >= 3.12; pyenv reads .python-version")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dask,app]'
+	$(BIN)/python -m pip install --quiet -e '.[test,dask,app,explore]'
 	@touch $(STAMP)
 
 # the browser tests (tests/test_app.py) drive Debian's Chromium; Playwright cannot download

@@ -548,12 +548,11 @@ def _drivers(runs: Sequence[SensitivityRun]) -> str:
         "scenario discovery (PRIM) finds where in the inputs a conclusion fails.</p>",
     ]
     for res in runs:
-        m = res.run.manifest
         key = "ST" if res.method == "sobol" else "mu_star"
         parts.append(
-            f"<h3>{_esc(m['experiment']['title'])}: {_esc(res.method)}</h3>"
+            f"<h3>{_esc(res.run.experiment['title'])}: {_esc(res.method)}</h3>"
             f"<p class='meta'>{len(res.run.space.names)} inputs, {len(res.run.X):,} design "
-            f"points x {res.run.replicates} replicates, seed {_esc(m['seed'])}; store "
+            f"points x {res.run.replicates} replicates, seed {res.run.seed}; store "
             f"{_esc(os.path.normpath(res.path))}.</p>"
         )
         if len(res.conclusions):

@@ -78,7 +78,8 @@ def test_only_the_store_reads_manifest_keys():
         for p in _sources()
         if re.search(r"manifest\[", p.read_text())
     }
-    assert readers == {"experiment/store.py", "experiment/integrity.py"}  # the store
+    # the stores: a batch's, and a design run's
+    assert readers == {"experiment/store.py", "experiment/integrity.py", "experiment/sweep.py"}
 
 
 def test_the_per_point_seed_rule_is_written_once():

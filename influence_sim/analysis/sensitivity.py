@@ -390,7 +390,7 @@ def analyse(run: DesignRun, *, seed: int | None = None, resamples: int = 1000) -
     """
     from .._io import atomic_file
 
-    seed = int(run.manifest["seed"]) if seed is None else seed
+    seed = run.seed if seed is None else seed
     method = run.method
     frames, noise = [], {}
     values = {o.name: run.Y(o.name) for o in run.outcomes}
@@ -443,12 +443,8 @@ def conclusions_of(run: DesignRun) -> list[Conclusion]:
     """The conclusions declared in the run's experiment, parsed again from the manifest."""
     names = [o.name for o in run.outcomes]
     out = []
-    for c in run.manifest["uncertainty"]["conclusions"]:
-        out.append(
-            parse_conclusion(
-                c["text"], baseline=run.manifest["baseline"], outcomes=names, name=c["name"]
-            )
-        )
+    for name, text in run.conclusions:
+        out.append(parse_conclusion(text, baseline=run.baseline, outcomes=names, name=name))
     return out
 
 
@@ -462,14 +458,10 @@ def load_sensitivity(path: str | Path) -> SensitivityRun:
 
 def find_sensitivity(results: str | Path) -> list[SensitivityRun]:
     """The complete sensitivity runs stored under ``<results>/sensitivity/`` (by name)."""
-    from ..experiment.integrity import read_manifest
-    from ..experiment.sweep import DESIGN_KIND
+    from ..experiment.sweep import complete_design_run
 
-    out = []
-    for sub in sorted(Path(results).glob("sensitivity/*/manifest.json")):
-        manifest = read_manifest(sub.parent)
-        if manifest.get("kind") != DESIGN_KIND:
-            continue
-        if all(c["status"] == "done" for c in manifest["chunks"].values()):
-            out.append(load_sensitivity(sub.parent))
-    return out
+    return [
+        load_sensitivity(sub.parent)
+        for sub in sorted(Path(results).glob("sensitivity/*/manifest.json"))
+        if complete_design_run(sub.parent)
+    ]

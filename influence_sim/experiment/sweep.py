@@ -128,6 +128,26 @@ class DesignRun:
         """Replicates per design point."""
         return int(self.manifest["uncertainty"]["replicates"])
 
+    @property
+    def seed(self) -> int:
+        """The experiment's root seed."""
+        return int(self.manifest["seed"])
+
+    @property
+    def baseline(self) -> str:
+        """The baseline scenario's name."""
+        return str(self.manifest["baseline"])
+
+    @property
+    def experiment(self) -> dict[str, str]:
+        """The experiment's name, title, path and hash."""
+        return {k: self.manifest["experiment"][k] for k in ("name", "title", "path", "sha256")}
+
+    @property
+    def conclusions(self) -> list[tuple[str, str]]:
+        """The declared conclusions as (name, statement)."""
+        return [(c["name"], c["text"]) for c in self.manifest["uncertainty"]["conclusions"]]
+
     def outcome(self, name: str) -> Outcome:
         """The outcome called ``name``."""
         for o in self.outcomes:
@@ -352,6 +372,14 @@ def run_design(
     finally:
         lock.release()
     return load_design_run(path)
+
+
+def complete_design_run(path: str | Path) -> bool:
+    """Whether ``path`` holds a design run whose chunks are all done."""
+    manifest = read_manifest(Path(path))
+    return manifest.get("kind") == DESIGN_KIND and all(
+        c["status"] == "done" for c in manifest.get("chunks", {}).values()
+    )
 
 
 def load_design_run(path: str | Path) -> DesignRun:

@@ -28,6 +28,7 @@ shown), `discovery` (PRIM's peeling trade-off and the chosen box) and `figure_se
 from __future__ import annotations
 
 from .data import scenario_events, series
+from .discovery import box_limits, tradeoff
 from .economy import economy_panels, flow_events, has_economy
 from .effects import attribution_chart, effects_forest
 from .factions import faction_leaders, faction_share_quantiles, faction_shares
@@ -60,6 +61,7 @@ __all__ = [
     "balance_cmap",
     "balance_panels",
     "boundaries",
+    "box_limits",
     "choropleth",
     "choropleth_of",
     "economy_panels",
@@ -82,4 +84,5 @@ __all__ = [
     "scenario_events",
     "series",
     "sobol_chart",
+    "tradeoff",
 ]
