@@ -576,8 +576,15 @@ def _discover(args: argparse.Namespace) -> int:
         where="holds" if args.holds else "fails",
         min_coverage=args.min_coverage,
     )
+    from ._io import atomic_file
+    from .plots import discovery_panels
+
+    fig = discovery_panels(d.discovery, d.space, title=f"Where {d.conclusion} {d.where}")
+    png = d.path.with_suffix(".png")
+    with atomic_file(png) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
     print(d.describe())
-    print(f"\nWrote {d.path}")
+    print(f"\nWrote {d.path} and {png.name}")
     return 0
 
 

@@ -580,32 +580,31 @@ def _drivers(runs: Sequence[SensitivityRun]) -> str:
                 f"</figure>"
             )
         for disc in sorted((res.path / "discovery").glob("*.json")):
-            parts.append(_discovery(disc))
+            parts.append(_discovery(disc, res.run.space))
     return "\n".join(parts)
 
 
-def _discovery(path: Path) -> str:
+def _discovery(path: Path, space: Any) -> str:
     """One scenario discovery written by `influence_sim.analysis.discovery.discover`."""
+    from .analysis.discovery import Discovery
+    from .plots.discovery import discovery_panels
+
     d = json.loads(path.read_text("utf-8"))
-    png = path.with_suffix(".png")
-    img = (
-        f"<figure><img alt='PRIM trade-off' src='data:image/png;base64,"
-        f"{base64.b64encode(png.read_bytes()).decode('ascii')}'><figcaption>Peeling "
-        "trajectory: coverage against density of the boxes; the chosen box is marked."
-        "</figcaption></figure>"
-        if png.is_file()
-        else ""
-    )
+    fig = discovery_panels(Discovery.from_dict(d), space)
     limits = pd.DataFrame(d.get("limits", []))
     return (
         f"<h4>Where {_esc(d['conclusion'])} {_esc(d['where'])}</h4>"
+        f"<p>The conclusion holds at {d['share_holds']:.0%} of the design points.</p>"
         f"<pre>{_esc(d['text'])}</pre>"
         + (
             _table(limits, {c: ".4g" for c in limits.columns if c != "input"})
             if len(limits)
             else ""
         )
-        + img
+        + f"<figure><img alt='PRIM' src='data:image/png;base64,{_png(fig)}'><figcaption>Left: "
+        "the peeling trajectory, coverage against density of the boxes, the chosen box "
+        "ringed. Right: the chosen box's limits on each restricted input's full range, with "
+        "its quasi-p-value (grey: 0.05 or more, possibly chance).</figcaption></figure>"
     )
 
 

@@ -562,7 +562,9 @@ class StoredDiscovery:
     share : float
         The share of design points where the conclusion holds.
     path : Path
-        The JSON file written (a PNG of the trade-off and the box beside it).
+        The JSON file written.
+    space : Space
+        The run's uncertainty space (the inputs' full ranges, for figures).
     """
 
     discovery: Discovery
@@ -571,6 +573,7 @@ class StoredDiscovery:
     where: str
     share: float
     path: Any
+    space: Space
 
     def describe(self) -> str:
         """The conclusion, how often it holds, and the box where it fails (or holds)."""
@@ -607,8 +610,9 @@ def discover(
     min_coverage, threshold, box
         As for `prim`.
 
-    Writes ``discovery/<name>.json`` (the conclusion and the `Discovery`) and ``.png`` (the
-    trade-off and the chosen box) into the store, atomically.
+    Writes ``discovery/<name>-<where>.json`` (the conclusion and the `Discovery`) into the
+    store, atomically; `influence_sim.plots.discovery_panels` draws it (the ``discover``
+    command writes the PNG beside it).
     """
     import json
     import re
@@ -666,7 +670,6 @@ def discover(
     }
     with atomic_file(path) as tmp:
         tmp.write_text(json.dumps(record, indent=1), encoding="utf-8")
-    _figure(d, run.space, path.with_suffix(".png"), f"Where {name or statement} {where}")
     return StoredDiscovery(
         discovery=d,
         conclusion=name or statement,
@@ -674,20 +677,5 @@ def discover(
         where=where,
         share=float(holds.mean()),
         path=path,
+        space=run.space,
     )
-
-
-def _figure(d: Discovery, space: Space, path: Any, title: str) -> None:
-    """The trade-off and the chosen box side by side, written to ``path`` (PNG)."""
-    from matplotlib.figure import Figure
-
-    from .._io import atomic_file
-    from ..plots.discovery import box_limits, tradeoff
-
-    fig = Figure(figsize=(13, 5.2), layout="constrained")
-    left, right = fig.subplots(1, 2, width_ratios=[1, 1.15])
-    tradeoff(d, ax=left)
-    box_limits(d, space_bounds=space, ax=right)
-    fig.suptitle(title)
-    with atomic_file(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)

@@ -28,7 +28,7 @@ shown), `discovery` (PRIM's peeling trade-off and the chosen box) and `figure_se
 from __future__ import annotations
 
 from .data import scenario_events, series
-from .discovery import box_limits, tradeoff
+from .discovery import box_limits, discovery_panels, tradeoff
 from .economy import economy_panels, flow_events, has_economy
 from .effects import attribution_chart, effects_forest
 from .factions import faction_leaders, faction_share_quantiles, faction_shares
@@ -64,6 +64,7 @@ __all__ = [
     "box_limits",
     "choropleth",
     "choropleth_of",
+    "discovery_panels",
     "economy_panels",
     "effects_forest",
     "faction_color",

@@ -18,10 +18,12 @@ from matplotlib.ticker import MaxNLocator
 from .style import FAINT_COLOR, _new_axes
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from ..analysis.discovery import Discovery
     from ..analysis.sensitivity import Space
 
-__all__ = ["box_limits", "tradeoff"]
+__all__ = ["box_limits", "discovery_panels", "tradeoff"]
 
 #: The chosen box's limits (Okabe-Ito blue) and the ring round it on the trade-off.
 BOX_COLOR = "#0072B2"
@@ -273,3 +275,21 @@ def _num(value: float) -> str:
 def _p(value: float) -> str:
     """A quasi-p-value for a label."""
     return f"{value:.2g}" if value >= 1e-3 else f"{value:.0e}"
+
+
+def discovery_panels(
+    discovery: Discovery,
+    space_bounds: Space | Mapping[str, tuple[float, float]] | None = None,
+    *,
+    title: str | None = None,
+) -> Figure:
+    """The trade-off and the chosen box's limits side by side (a Figure, without pyplot)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(13, 5.2), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=[1, 1.15])
+    tradeoff(discovery, ax=left)
+    box_limits(discovery, space_bounds=space_bounds, ax=right)
+    if title:
+        fig.suptitle(title)
+    return fig
