@@ -35,12 +35,18 @@ browser:
 setup: $(STAMP) browser
 
 # the main job: the Kazakhstan 2022 experiment (baseline against its counterfactuals), then
-# what came after (2022-2025: the invasion of Ukraine against no invasion: flows and votes);
-# rerunning completes an interrupted batch and reuses a finished one
+# what came after (2022-2025: the invasion of Ukraine against no invasion: flows and votes),
+# then what drives the CSTO effect; rerunning completes an interrupted batch and reuses a
+# finished one
 EXPERIMENT := scenarios/experiments/kazakhstan_2022.toml
 RESULTS := results/kazakhstan_2022
 AFTER := scenarios/experiments/ukraine_war_2022.toml
 AFTER_RESULTS := results/ukraine_war_2022
+# what drives the CSTO intervention's effect (Morris screening), stored under the main
+# results so that their report has a "what drives the conclusions" section, and where the seed
+# article's conclusion fails (PRIM)
+SENSITIVITY := scenarios/experiments/kazakhstan_2022_sensitivity.toml
+SENSITIVITY_RESULTS := $(RESULTS)/sensitivity/morris
 
 run: $(STAMP)
 	$(BIN)/influence-sim batch $(EXPERIMENT) --out $(RESULTS) --resume
@@ -48,6 +54,8 @@ run: $(STAMP)
 	$(BIN)/influence-sim batch $(AFTER) --out $(AFTER_RESULTS) --resume
 	$(BIN)/influence-sim compare $(AFTER_RESULTS)
 	$(BIN)/influence-sim report $(AFTER_RESULTS)
+	$(BIN)/influence-sim sensitivity $(SENSITIVITY) --method morris --n 20 --out $(SENSITIVITY_RESULTS) --resume
+	$(BIN)/influence-sim discover $(SENSITIVITY_RESULTS) --conclusion russia_gained_across_region
 	$(BIN)/influence-sim report $(RESULTS)
 
 # static checks, in order: lint, formatting, the import-layer contract, types
