@@ -239,8 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "verify",
-        help="check a results store: manifest, design and every chunk's checksum "
-        "(exit 0 only when all is well)",
+        help="check a results store or a sensitivity run: manifest, design and every chunk's "
+        "checksum (exit 0 only when all is well)",
     )
     p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
 
@@ -772,8 +772,9 @@ def _save_figures(figures: dict, folder: Path, *, svg: bool) -> list[Path]:
 
 def _verify(path: Path) -> int:
     from .experiment.store import verify_store
+    from .experiment.sweep import is_design_run, verify_design_run
 
-    report = verify_store(path)
+    report = verify_design_run(path) if is_design_run(path) else verify_store(path)
     for line in report.lines():
         print(line)
     return 0 if report.healthy else 2

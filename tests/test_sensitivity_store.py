@@ -151,13 +151,18 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(reference, tmp_path, mon
         np.testing.assert_array_equal(y, ref[name])
 
 
-def test_a_damaged_chunk_is_refused_on_reading_and_rerun_on_resume(reference, tmp_path):
+def test_a_damaged_chunk_is_refused_on_reading_and_rerun_on_resume(reference, tmp_path, capsys):
     import shutil
 
     store = tmp_path / "copy"
     shutil.copytree(reference.path, store)
+    assert main(["verify", str(store)]) == 0
+    assert "3 chunks: 3 ok" in capsys.readouterr().out
     victim = sorted((store / "chunks").glob("*.parquet"))[1]
     victim.write_bytes(victim.read_bytes()[:-20])
+    assert main(["verify", str(store)]) == 2
+    out = capsys.readouterr().out
+    assert "1 corrupt" in out and victim.name in out
     with pytest.raises(StoreError, match="damaged"):
         sweep.load_design_run(store).Y("csto_KZ")
     exp = _experiment(tmp_path, chunk=4)

@@ -684,6 +684,8 @@ class VerifyReport:
     missing: list[tuple[str, str]] = field(default_factory=list)
     corrupt: list[tuple[str, str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    #: what was checked, when not the store format's rule (a design run's chunks)
+    checked: str | None = None
 
     @property
     def healthy(self) -> bool:
@@ -692,7 +694,9 @@ class VerifyReport:
 
     def lines(self) -> list[str]:
         """A readable summary: one line of counts, then one line per problem."""
-        checks = "size and SHA-256" if self.format >= 2 else "Parquet decoding only (format 1)"
+        checks = self.checked or (
+            "size and SHA-256" if self.format >= 2 else "Parquet decoding only (format 1)"
+        )
         out = [
             f"{self.path}: {self.chunks} chunks: {len(self.ok)} ok, {len(self.pending)} "
             f"pending, {len(self.missing)} missing, {len(self.corrupt)} corrupt "

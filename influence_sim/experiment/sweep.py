@@ -40,9 +40,17 @@ from ..errors import StoreError
 from .design import Experiment
 from .executors import execute
 from .integrity import ChunkFile, StoreLock, file_digest, read_manifest, seal_manifest
+from .store import VerifyReport
 from .uncertainty import Outcome, Space, Uncertainty, evaluate_outcomes
 
-__all__ = ["DESIGN_KIND", "DesignRun", "load_design_run", "run_design"]
+__all__ = [
+    "DESIGN_KIND",
+    "DesignRun",
+    "is_design_run",
+    "load_design_run",
+    "run_design",
+    "verify_design_run",
+]
 
 DESIGN_KIND = "influence-sim design"
 #: 1: the first layout.
@@ -372,6 +380,40 @@ def run_design(
     finally:
         lock.release()
     return load_design_run(path)
+
+
+def is_design_run(path: str | Path) -> bool:
+    """Whether ``path`` holds a design run's store (its manifest is read and checked)."""
+    return read_manifest(Path(path)).get("kind") == DESIGN_KIND
+
+
+def verify_design_run(path: str | Path) -> VerifyReport:
+    """Check a design run's store: the manifest, the design's hash and every chunk file."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    report = VerifyReport(
+        path=path,
+        format=int(manifest.get("format", 1)),
+        chunks=len(manifest.get("chunks", {})),
+        checked="size and SHA-256 of every chunk, the design's hash",
+    )
+    try:
+        load_design_run(path)
+    except StoreError as exc:
+        report.problems.append(exc.message)
+    for cid, info in sorted(manifest.get("chunks", {}).items()):
+        if info.get("status") != "done":
+            report.pending.append(cid)
+            continue
+        cf = ChunkFile(path, cid, "outcomes", info.get("file"))
+        problem = cf.problem()
+        if problem == "missing":
+            report.missing.append((cid, cf.path.name))
+        elif problem is not None:
+            report.corrupt.append((cid, cf.path.name, problem))
+        else:
+            report.ok.append(cid)
+    return report
 
 
 def complete_design_run(path: str | Path) -> bool:
