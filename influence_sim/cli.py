@@ -423,10 +423,17 @@ def _validate(paths: list[str]) -> int:
 
             e = load_experiment(path)
             check_memory(e, os.cpu_count() or 1)
+            u = e.uncertainty
+            sens = (
+                f"; uncertainty: {len(u.space.names)} inputs, {len(u.outcomes)} outcomes, "
+                f"{len(u.conclusions)} conclusions"
+                if u is not None
+                else ""
+            )
             print(
                 f"{path}: ok (experiment '{e.name}': {len(e.scenarios)} scenarios x "
                 f"{len(e.points)} point(s) x {e.replicates} replicates, {len(e.tasks())} "
-                "chunks)"
+                f"chunks{sens})"
             )
         elif is_world:
             w = load_world(path)

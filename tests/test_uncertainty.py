@@ -313,5 +313,18 @@ def test_the_shipped_sensitivity_experiment_loads():
         "russia_gained_across_region",
         "russia_gained_in_region",
     ]
+    # the variant near the defaults asks the same question over half to twice each default
+    near = isim.load_experiment(
+        SCEN / "experiments" / "kazakhstan_2022_sensitivity_near_defaults.toml"
+    ).uncertainty
+    assert near is not None and near.space.names == u.space.names
+    assert near.outcomes == u.outcomes and near.conclusions == u.conclusions
+    from influence_sim.params import parameters
+
+    for name, (lo, hi) in zip(near.space.names, near.space.bounds, strict=True):
+        if input_kind(name) == "param" and parameters()[name].default:
+            assert (lo, hi) == pytest.approx(
+                (parameters()[name].default / 2, parameters()[name].default * 2)
+            )
     # an experiment without the sections has none
     assert isim.load_experiment(SCEN / "experiments" / "kazakhstan_2022.toml").uncertainty is None
