@@ -32,7 +32,7 @@ the mean over it); comparisons are ``<``, ``<=``, ``>``, ``>=``; ``and`` binds t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -882,7 +882,7 @@ def read_uncertainty(
     Returns None when the file has none of them. Errors are `ExperimentError` naming the file,
     the item and the field.
     """
-    from ..errors import ExperimentError, Where, bad_id, excerpt
+    from ..errors import ExperimentError, Where, excerpt
 
     raw = data.get("uncertainty")
     outs_raw = data.get("outcomes")
@@ -992,26 +992,58 @@ def read_uncertainty(
     space = Space.of(bounds)
     check_space(space, scenarios, fail=fail_for)
 
+    outcomes = _read_outcomes(outs_raw, where, scenarios)
+    conclusions = _read_conclusions(concl_raw, where, scenarios, outcomes)
+    if not outcomes:
+        raise where("[[outcomes]]").fail(
+            "a sensitivity analysis needs at least one outcome ([[outcomes]] or a conclusion)"
+        )
+    return Uncertainty(
+        space=space,
+        replicates=replicates,
+        chunk=chunk,
+        outcomes=tuple(outcomes),
+        conclusions=tuple(conclusions),
+        widths=widths,
+    )
+
+
+def _named_tables(
+    raw: Any, section: str, kind: str, keys: set[str], required: tuple[str, ...], where: Any
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """Each table of an array ``[[section]]``, with its error builder.
+
+    Every table is checked for unknown keys, its required fields and an id-like ``name``.
+    """
+    from ..errors import bad_id, excerpt
+
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        raise where(f"[[{section}]]").fail(f"expected an array of tables [[{section}]]")
+    for k, table in enumerate(raw):
+        label = table.get("name") if isinstance(table, dict) else None
+        w = where(f"{kind} '{label}'" if isinstance(label, str) else f"{kind} #{k + 1}")
+        if not isinstance(table, dict):
+            raise w.fail(f"expected a table, got {excerpt(table)}")
+        _check_keys(table, keys, w)
+        for req in required:
+            if req not in table:
+                raise w.fail("missing required field", req)
+        problem = bad_id(table["name"], "a name")
+        if problem:
+            raise w.fail(problem, "name")
+        yield w, table
+
+
+def _read_outcomes(raw: Any, where: Any, scenarios: Sequence[Scenario]) -> list[Outcome]:
+    """``[[outcomes]]``, each checked against the scenario it reads."""
+    from ..errors import excerpt
+
     by_name = {s.name: s for s in scenarios}
     baseline = scenarios[0].name
     outcomes: list[Outcome] = []
-    if outs_raw is None:
-        outs_raw = []
-    if not isinstance(outs_raw, list):
-        raise where("[[outcomes]]").fail("expected an array of tables [[outcomes]]")
-    for k, o in enumerate(outs_raw):
-        label = o.get("name") if isinstance(o, dict) else None
-        item = f"outcome '{label}'" if isinstance(label, str) else f"outcome #{k + 1}"
-        w = where(item)
-        if not isinstance(o, dict):
-            raise w.fail(f"expected a table, got {excerpt(o)}")
-        _check_keys(o, OUTCOME_KEYS, w)
-        for req in ("name", "measure"):
-            if req not in o:
-                raise w.fail("missing required field", req)
-        problem = bad_id(o["name"], "a name")
-        if problem:
-            raise w.fail(problem, "name")
+    for w, o in _named_tables(raw, "outcomes", "outcome", OUTCOME_KEYS, ("name", "measure"), where):
         if o["name"] in {x.name for x in outcomes}:
             raise w.fail("two outcomes have this name", "name")
         if "effect" in o and "scenario" in o:
@@ -1064,38 +1096,31 @@ def read_uncertainty(
         )
 
         def fail_o(
-            message: str, suggestion: str | None, field_: str | None, w: Where = w
+            message: str, suggestion: str | None, field_: str | None, w: Any = w
         ) -> Exception:
             return w.fail(message, field_, suggestion)
 
         check_outcome(out, by_name[scen], fail_o)
         outcomes.append(out)
+    return outcomes
 
+
+def _read_conclusions(
+    raw: Any, where: Any, scenarios: Sequence[Scenario], outcomes: list[Outcome]
+) -> list[Conclusion]:
+    """``[[conclusions]]``; the outcomes their function terms stand for join ``outcomes``."""
+    by_name = {s.name: s for s in scenarios}
     conclusions: list[Conclusion] = []
-    if concl_raw is None:
-        concl_raw = []
-    if not isinstance(concl_raw, list):
-        raise where("[[conclusions]]").fail("expected an array of tables [[conclusions]]")
-    for k, c in enumerate(concl_raw):
-        label = c.get("name") if isinstance(c, dict) else None
-        item = f"conclusion '{label}'" if isinstance(label, str) else f"conclusion #{k + 1}"
-        w = where(item)
-        if not isinstance(c, dict):
-            raise w.fail(f"expected a table, got {excerpt(c)}")
-        _check_keys(c, CONCLUSION_KEYS, w)
-        for req in ("name", "statement"):
-            if req not in c:
-                raise w.fail("missing required field", req)
-        problem = bad_id(c["name"], "a name")
-        if problem:
-            raise w.fail(problem, "name")
+    for w, c in _named_tables(
+        raw, "conclusions", "conclusion", CONCLUSION_KEYS, ("name", "statement"), where
+    ):
 
-        def fail_c(message: str, suggestion: str | None = None, w: Where = w) -> Exception:
+        def fail_c(message: str, suggestion: str | None = None, w: Any = w) -> Exception:
             return w.fail(message, "statement", suggestion)
 
         concl = parse_conclusion(
             c["statement"],
-            baseline=baseline,
+            baseline=scenarios[0].name,
             outcomes=[o.name for o in outcomes],
             name=c["name"],
             fail=fail_c,
@@ -1103,11 +1128,12 @@ def read_uncertainty(
         for o in concl.outcomes:
             if o.scenario not in by_name:
                 raise fail_c(
-                    f"unknown scenario '{o.scenario}'; the experiment has {', '.join(by_name)}"
+                    f"unknown scenario '{o.scenario}'; the experiment has {', '.join(by_name)}",
+                    suggest(str(o.scenario), by_name),
                 )
 
             def fail_t(
-                message: str, suggestion: str | None, _field: str | None, w: Where = w
+                message: str, suggestion: str | None, _field: str | None, w: Any = w
             ) -> Exception:
                 return w.fail(message, "statement", suggestion)
 
@@ -1115,18 +1141,7 @@ def read_uncertainty(
             if o.name not in {x.name for x in outcomes}:
                 outcomes.append(o)
         conclusions.append(concl)
-    if not outcomes:
-        raise where("[[outcomes]]").fail(
-            "a sensitivity analysis needs at least one outcome ([[outcomes]] or a conclusion)"
-        )
-    return Uncertainty(
-        space=space,
-        replicates=replicates,
-        chunk=chunk,
-        outcomes=tuple(outcomes),
-        conclusions=tuple(conclusions),
-        widths=widths,
-    )
+    return conclusions
 
 
 def _check_keys(table: Mapping[str, Any], allowed: set[str], w: Any) -> None:
