@@ -265,6 +265,12 @@ def test_discover_reads_a_declared_conclusion_or_a_statement(reference, tmp_path
     assert err.value.suggestion == "effect(no_csto, balance, KZ, 2022-01-20)"
     with pytest.raises(ArgumentError, match="never fails"):
         discover(store, "csto_KZ < 100")
+    # the run answers any statement over its outcomes, on the replicate means
+    run = reference.run
+    np.testing.assert_array_equal(run.holds("csto_helps_russia"), y < -0.05)
+    both = run.holds("csto_KZ < -0.05 and effect(no_csto, balance, KZ, 2022-01-20) < -0.06")
+    np.testing.assert_array_equal(both, y < -0.06)
+    assert list(run.design.columns) == list(run.space.names)
 
 
 def test_discover_command_and_report_section(reference, tmp_path, capsys):

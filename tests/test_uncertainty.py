@@ -328,3 +328,25 @@ def test_the_shipped_sensitivity_experiment_loads():
             )
     # an experiment without the sections has none
     assert isim.load_experiment(SCEN / "experiments" / "kazakhstan_2022.toml").uncertainty is None
+
+
+def test_describe_inputs_gives_each_value_and_where_it_comes_from(base):
+    from influence_sim.experiment.uncertainty import describe_inputs
+
+    space = Space.of(
+        {
+            "pull_scale": (0.5, 2.0),
+            "event.csto_deploy.size": (0.7, 0.9),
+            "event.massimov_arrested.share": (0.1, 0.7),
+            "ties.KZ.RU.security": (0.8, 0.9),
+        }
+    )
+    t = describe_inputs(space, base)
+    assert list(t.index) == list(space.names)
+    assert t.loc["pull_scale", "value"] == 1.0 and t.loc["pull_scale", "kind"] == "param"
+    assert t.loc["pull_scale", "position"] == pytest.approx(1 / 3)
+    assert t.loc["pull_scale", "provenance"].startswith("params.toml: ")
+    assert t.loc["event.csto_deploy.size", "value"] == pytest.approx(0.8)  # its uniform's mean
+    assert t.loc["event.massimov_arrested.share", "default_range"] is None  # a constant
+    assert t.loc["ties.KZ.RU.security", "provenance"].startswith("source: ")
+    assert t.loc["ties.KZ.RU.security", "default_range"] == pytest.approx((0.765, 0.935))

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..errors import ArgumentError, suggest
+from ..errors import ArgumentError
 
 if TYPE_CHECKING:
     from .sensitivity import Space
@@ -620,34 +620,13 @@ def discover(
 
     from .._io import atomic_file
     from ..experiment.sweep import load_design_run
-    from ..experiment.uncertainty import parse_conclusion
 
     if where not in ("fails", "holds"):
         raise ArgumentError(f"where is 'fails' or 'holds', got {where!r}", argument="where")
     run = load_design_run(results)
-    declared = dict(run.conclusions)
-    stored = {o.name: o for o in run.outcomes}
-    if conclusion in declared:
-        name, statement = conclusion, declared[conclusion]
-    else:
-        name, statement = "", conclusion
-    if not statement.strip():
-        raise ArgumentError("the conclusion is empty", argument="conclusion")
-    parsed = parse_conclusion(statement, baseline=run.baseline, outcomes=list(stored))
-    by_text = {o.text: o.name for o in run.outcomes}
-    rename = {}
-    for o in parsed.outcomes:
-        if o.name not in by_text:
-            raise ArgumentError(
-                f"'{o.text}' is not an outcome of this run ({', '.join(stored)}); discover "
-                "reads the stored outcomes and runs nothing: add it to the experiment's "
-                "[[outcomes]] and run again",
-                argument="conclusion",
-                suggestion=suggest(o.text, by_text),
-            )
-        rename[o.name] = by_text[o.name]
-    means = {o: run.Y(rename.get(o, o)).mean(axis=1) for o in parsed.reads}
-    holds = parsed.holds(means)
+    parsed, _ = run.conclusion(conclusion)
+    name, statement = parsed.name, parsed.text
+    holds = run.holds(conclusion)
     y = ~holds if where == "fails" else holds
     if not y.any():
         raise ArgumentError(

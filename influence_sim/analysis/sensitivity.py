@@ -427,7 +427,7 @@ def conclusion_table(run: DesignRun, values: dict[str, np.ndarray] | None = None
     means = {k: v.mean(axis=1) for k, v in values.items()}
     rows = []
     for c in conclusions_of(run):
-        holds = c.holds(means)
+        holds = c.holds(means)  # as run.holds(c.name), from the means already read
         rows.append(
             {
                 "conclusion": c.name,

@@ -36,12 +36,19 @@ import pyarrow.parquet as pq
 
 from .._io import atomic_file, versions
 from ..core.scenario import Scenario
-from ..errors import StoreError
+from ..errors import ArgumentError, StoreError, suggest
 from .design import Experiment
 from .executors import execute
 from .integrity import ChunkFile, StoreLock, file_digest, read_manifest, seal_manifest
 from .store import VerifyReport
-from .uncertainty import Outcome, Space, Uncertainty, evaluate_outcomes
+from .uncertainty import (
+    Conclusion,
+    Outcome,
+    Space,
+    Uncertainty,
+    evaluate_outcomes,
+    parse_conclusion,
+)
 
 __all__ = [
     "DESIGN_KIND",
@@ -155,6 +162,48 @@ class DesignRun:
     def conclusions(self) -> list[tuple[str, str]]:
         """The declared conclusions as (name, statement)."""
         return [(c["name"], c["text"]) for c in self.manifest["uncertainty"]["conclusions"]]
+
+    @property
+    def design(self) -> pd.DataFrame:
+        """The design as a frame, one column per input, rows in the design's order."""
+        return pd.DataFrame(self.X, columns=list(self.space.names))
+
+    def conclusion(self, text: str) -> tuple[Conclusion, dict[str, str]]:
+        """A declared conclusion (by name) or a statement over the stored outcomes, parsed.
+
+        Returns the conclusion and, for its function terms (``effect(...)``), the stored
+        outcome each stands for. A term that is not a stored outcome is refused with the
+        closest one as a suggestion: nothing is run here.
+        """
+        declared = dict(self.conclusions)
+        name, statement = (text, declared[text]) if text in declared else ("", text)
+        if not statement.strip():
+            raise ArgumentError("the conclusion is empty", argument="conclusion")
+        stored = [o.name for o in self.outcomes]
+        parsed = parse_conclusion(statement, baseline=self.baseline, outcomes=stored, name=name)
+        by_text = {o.text: o.name for o in self.outcomes}
+        terms = {}
+        for o in parsed.outcomes:
+            if o.name not in by_text:
+                raise ArgumentError(
+                    f"'{o.text}' is not an outcome of this run ({', '.join(stored)}); "
+                    "nothing is run to read it: add it to the experiment's [[outcomes]] and "
+                    "run again",
+                    argument="conclusion",
+                    suggestion=suggest(o.text, by_text),
+                )
+            terms[o.name] = by_text[o.name]
+        return parsed, terms
+
+    def holds(self, conclusion: str) -> np.ndarray:
+        """Where a conclusion (a declared name or a statement) holds, per design point.
+
+        Read on the replicate means of the stored outcomes, as `conclusion_table` does.
+        """
+        parsed, terms = self.conclusion(conclusion)
+        means = {o: self.Y(terms.get(o, o)).mean(axis=1) for o in parsed.reads}
+        out: np.ndarray = parsed.holds(means)
+        return out
 
     def outcome(self, name: str) -> Outcome:
         """The outcome called ``name``."""

@@ -54,6 +54,7 @@ __all__ = [
     "Space",
     "check_space",
     "default_bounds",
+    "describe_inputs",
     "evaluate",
     "evaluate_outcomes",
     "input_kind",
@@ -226,6 +227,64 @@ def default_bounds(
         raise fail(*_not_an_input(name))
     assert prm.low is not None and prm.high is not None
     return float(prm.low), float(prm.high)
+
+
+def describe_inputs(
+    space: Space, scenario: Scenario, *, sourced_width: float = 0.1, assumption_width: float = 0.3
+) -> Any:
+    """Each input's kind, range, the value the scenario gives it and where that comes from.
+
+    Returns a DataFrame indexed by input: ``kind``, ``low``, ``high``, ``value`` (the
+    parameter's value in the scenario, the event field's constant or its distribution's mean,
+    the world number), ``position`` (of the value in the range, 0-1), ``default_range`` (the
+    range the input would get from `default_bounds`; equal to low-high unless the experiment
+    gave another) and ``provenance`` (a world number's source or assumption, a parameter's
+    reasoning in params.toml, an event's note).
+    """
+    import pandas as pd
+
+    params = parameters()
+    rows = []
+    for name, (low, high) in zip(space.names, space.bounds, strict=True):
+        kind = input_kind(name)
+        fail = _api_fail(name)
+        if kind == "param":
+            value = float(scenario.params[name])
+            provenance = f"params.toml: {params[name].reason}"
+        elif kind == "event":
+            dist = _event_field(name, [scenario], fail)
+            value = float(dist.mean)
+            eid = name[len(EVENT_INPUT) :].split(".", 1)[0]
+            event = next((e for e in scenario.events if e.id == eid), None)
+            note = event.raw.get("note") if event is not None else None
+            provenance = f"event: {note}" if note else "event: no note"
+        else:
+            wn = _world_input(name, [scenario], fail)
+            value = wn.value
+            provenance = ("source: " if wn.sourced else "assumption: ") + wn.note
+        try:
+            default = default_bounds(
+                name,
+                [scenario],
+                sourced_width=sourced_width,
+                assumption_width=assumption_width,
+                fail=fail,
+            )
+        except ArgumentError:  # a constant event field has no default range
+            default = None
+        rows.append(
+            {
+                "input": name,
+                "kind": kind,
+                "low": low,
+                "high": high,
+                "value": value,
+                "position": (value - low) / (high - low),
+                "default_range": default,
+                "provenance": provenance,
+            }
+        )
+    return pd.DataFrame(rows).set_index("input")
 
 
 def _not_an_input(name: str) -> tuple[str, str | None]:
@@ -462,6 +521,7 @@ class Conclusion:
     groups: tuple[tuple[Clause, ...], ...]
     outcomes: tuple[Outcome, ...] = ()
     name: str = ""
+    description: str = ""
 
     @property
     def reads(self) -> list[str]:
@@ -482,7 +542,12 @@ class Conclusion:
 
     def as_dict(self) -> dict[str, Any]:
         """The conclusion as written to manifests."""
-        return {"name": self.name, "text": self.text, "reads": self.reads}
+        return {
+            "name": self.name,
+            "text": self.text,
+            "description": self.description,
+            "reads": self.reads,
+        }
 
 
 _TOKEN = re.compile(
@@ -1118,12 +1183,17 @@ def _read_conclusions(
         def fail_c(message: str, suggestion: str | None = None, w: Any = w) -> Exception:
             return w.fail(message, "statement", suggestion)
 
-        concl = parse_conclusion(
-            c["statement"],
-            baseline=scenarios[0].name,
-            outcomes=[o.name for o in outcomes],
-            name=c["name"],
-            fail=fail_c,
+        if not isinstance(c.get("description", ""), str):
+            raise w.fail("expected a string", "description")
+        concl = replace(
+            parse_conclusion(
+                c["statement"],
+                baseline=scenarios[0].name,
+                outcomes=[o.name for o in outcomes],
+                name=c["name"],
+                fail=fail_c,
+            ),
+            description=c.get("description", ""),
         )
         for o in concl.outcomes:
             if o.scenario not in by_name:
