@@ -95,9 +95,22 @@ def test_a_run_holds_its_design_outcomes_indices_and_manifest(reference):
     assert 0 <= concl["holds"].iloc[0] <= 1
     # the conclusion's share is the share of points whose mean effect is below -0.05
     assert concl["holds"].iloc[0] == pytest.approx((y.mean(axis=1) < -0.05).mean())
-    # reloading gives the same numbers
+    # reloading reads the same numbers back, and the same attributes
     again = load_sensitivity(res.path)
     pd.testing.assert_frame_equal(again.indices, res.indices)
+    pd.testing.assert_frame_equal(again.conclusions, res.conclusions)
+    assert again.of("tokayev").attrs == res.of("tokayev").attrs
+    assert set(res.of("tokayev").attrs) == {"noise_single", "noise_in_means", "replicates"}
+    # a reader does not write: without the CSV files the indices are computed again
+    for f in ("indices.csv", "conclusions.csv"):
+        (res.path / f).rename(res.path / f"{f}.bak")
+    try:
+        fresh = load_sensitivity(res.path)
+        assert not (res.path / "indices.csv").exists()
+        pd.testing.assert_frame_equal(fresh.indices, res.indices)
+    finally:
+        for f in ("indices.csv", "conclusions.csv"):
+            (res.path / f"{f}.bak").rename(res.path / f)
 
 
 @pytest.mark.parametrize(

@@ -286,7 +286,7 @@ class SensitivityRun:
             )
         frame = self.indices[self.indices["outcome"] == outcome].drop(columns="outcome")
         frame = frame.set_index("input")
-        frame.attrs.update(self.indices.attrs["noise"][outcome])
+        frame.attrs = dict(self.indices.attrs["noise"][outcome])
         return frame
 
     def table(self, top: int = 5) -> str:
@@ -382,11 +382,14 @@ def run_sensitivity(
     return analyse(run, seed=exp.seed)
 
 
-def analyse(run: DesignRun, *, seed: int | None = None, resamples: int = 1000) -> SensitivityRun:
-    """The indices of every outcome of a complete design run, written beside it.
+def analyse(
+    run: DesignRun, *, seed: int | None = None, resamples: int = 1000, write: bool = True
+) -> SensitivityRun:
+    """The indices of every outcome of a complete design run.
 
-    Writes ``indices.csv`` and ``conclusions.csv`` into the store (atomically); the bootstrap
-    draws from ``seed`` (default: the experiment's), so reanalysing gives the same numbers.
+    With ``write``, they go to ``indices.csv`` and ``conclusions.csv`` in the store
+    (atomically). The bootstrap draws from ``seed`` (default: the experiment's), so
+    reanalysing gives the same numbers.
     """
     from .._io import atomic_file
 
@@ -408,16 +411,45 @@ def analyse(run: DesignRun, *, seed: int | None = None, resamples: int = 1000) -
     indices = indices[["outcome", *[c for c in indices.columns if c != "outcome"]]]
     indices.attrs["noise"] = noise
     conclusions = conclusion_table(run, values)
-    with atomic_file(run.path / "indices.csv") as tmp:
-        noise_cols = pd.DataFrame(
-            [
-                {"outcome": k, **{a: v[a] for a in ("noise_single", "noise_in_means")}}
-                for k, v in noise.items()
-            ]
-        )
-        indices.merge(noise_cols, on="outcome").to_csv(tmp, index=False)
-    with atomic_file(run.path / "conclusions.csv") as tmp:
-        conclusions.to_csv(tmp, index=False)
+    if write:
+        attrs = pd.DataFrame([{"outcome": k, **v} for k, v in noise.items()])
+        with atomic_file(run.path / INDICES) as tmp:
+            indices.merge(attrs, on="outcome").to_csv(tmp, index=False)
+        with atomic_file(run.path / CONCLUSIONS) as tmp:
+            conclusions.to_csv(tmp, index=False)
+    return SensitivityRun(run=run, indices=indices, conclusions=conclusions)
+
+
+#: The files `analyse` writes into a run's store.
+INDICES, CONCLUSIONS = "indices.csv", "conclusions.csv"
+#: The per-outcome attributes written beside the indices (`sobol_indices` / `morris_indices`).
+NOISE_ATTRS = ("noise_single", "noise_in_means", "replicates", "n")
+
+
+def _read_analysis(run: DesignRun) -> SensitivityRun | None:
+    """The indices and conclusions `analyse` wrote, or None when they are missing or stale."""
+    try:
+        table = pd.read_csv(run.path / INDICES)
+        conclusions = pd.read_csv(run.path / CONCLUSIONS)
+    except (OSError, ValueError):
+        return None
+    names = [o.name for o in run.outcomes]
+    declared = [n for n, _ in run.conclusions]
+    if (
+        list(dict.fromkeys(table.get("outcome", []))) != names
+        or list(conclusions.get("conclusion", [])) != declared
+    ):
+        return None
+    attrs = [c for c in NOISE_ATTRS if c in table.columns]
+    noise = {
+        name: {
+            a: (int(v) if a in ("replicates", "n") else float(v))
+            for a, v in group[attrs].iloc[0].items()
+        }
+        for name, group in table.groupby("outcome", sort=False)
+    }
+    indices = table.drop(columns=attrs)
+    indices.attrs["noise"] = noise
     return SensitivityRun(run=run, indices=indices, conclusions=conclusions)
 
 
@@ -449,11 +481,15 @@ def conclusions_of(run: DesignRun) -> list[Conclusion]:
 
 
 def load_sensitivity(path: str | Path) -> SensitivityRun:
-    """Read a sensitivity analysis's store (`run_sensitivity`), analysing it if needed."""
+    """Read a sensitivity analysis's store (`run_sensitivity`).
+
+    The indices are those `analyse` wrote into it, or computed again (and not written: a
+    reader does not write) when they are missing.
+    """
     from ..experiment.sweep import load_design_run
 
     run = load_design_run(path)
-    return analyse(run)
+    return _read_analysis(run) or analyse(run, write=False)
 
 
 def find_sensitivity(results: str | Path) -> list[SensitivityRun]:

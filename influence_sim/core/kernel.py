@@ -325,9 +325,7 @@ class Ensemble:
         auto = np.broadcast_to(auto, (self.R, self.F))
         pw = self.params["peer_weight"]
         same = all(
-            np.array_equal(a[r], a[0])
-            for a in (self.share, self.lam, self.anchor, pull, auto)
-            for r in range(self.R)
+            bool((a == a[:1]).all()) for a in (self.share, self.lam, self.anchor, pull, auto)
         ) and bool(np.all(pw == pw[0]))
         rows = np.arange(1) if same else np.arange(self.R)
         if self.F <= DENSE_SOLVE_MAX:
