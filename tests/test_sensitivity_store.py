@@ -330,3 +330,16 @@ def test_discover_command_and_report_section(reference, tmp_path, capsys):
     assert "What drives the conclusions" in html and "href='#drivers'" in html
     assert "csto_helps_russia" in html and "Where csto_helps_russia fails" in html
     assert html.count("data:image/png;base64") >= 4  # two outcomes' charts, the PRIM figure
+
+
+def test_a_design_run_that_would_not_fit_in_memory_is_refused_before_writing(
+    tmp_path, monkeypatch, capsys
+):
+    path = tmp_path / "big.toml"
+    path.write_text(EXPERIMENT.format(root=ROOT, chunk=100_000))
+    monkeypatch.setenv("INFLUENCE_SIM_MEMORY_BUDGET", "64MiB")
+    status = main(["sensitivity", str(path), "--out", str(tmp_path / "s"), "--workers", "2", "-q"])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.splitlines()) == 1, err
+    assert "[uncertainty]: field 'chunk'" in err and "use a smaller chunk" in err
+    assert not (tmp_path / "s").exists()

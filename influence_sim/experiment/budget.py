@@ -34,6 +34,7 @@ __all__ = [
     "ENV",
     "available_memory",
     "batch_bytes",
+    "check_design_memory",
     "check_memory",
     "format_bytes",
     "memory_budget",
@@ -152,5 +153,30 @@ def check_memory(exp: Experiment, workers: int) -> None:
             f"use a smaller chunk (about {per:,} fits) or fewer workers (budget: {ENV})",
             file=exp.path,
             item="[experiment]",
+            field="chunk",
+        )
+
+
+def check_design_memory(exp: Experiment, workers: int) -> None:
+    """Refuse (`ExperimentError` on ``[uncertainty] chunk``) a design run that would not fit.
+
+    Each worker holds one ensemble of chunk x replicates-per-point replicates at a time (no
+    time series is recorded: only the outcomes, a few numbers per replicate).
+    """
+    u = exp.uncertainty
+    if u is None:
+        return
+    size = u.chunk * u.replicates
+    need = max(workers * _kernel(s, size) for s in exp.scenarios) + BASE_BYTES
+    budget = memory_budget()
+    if need > budget:
+        per = max(1, int(u.chunk * budget / need))
+        raise ExperimentError(
+            f"chunks of {u.chunk:,} design points x {u.replicates} replicates on {workers} "
+            f"worker(s) need about {format_bytes(need)} of memory, more than the budget of "
+            f"{format_bytes(budget)}; use a smaller chunk (about {per:,} fits) or fewer "
+            f"workers (budget: {ENV})",
+            file=exp.path,
+            item="[uncertainty]",
             field="chunk",
         )

@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from .._io import atomic_file, versions
 from ..core.scenario import Scenario
 from ..errors import ArgumentError, StoreError, suggest
+from .budget import check_design_memory
 from .design import Experiment
 from .executors import execute
 from .integrity import ChunkFile, StoreLock, file_digest, read_manifest, seal_manifest
@@ -382,6 +383,8 @@ def run_design(
         raise ValueError(f"unknown executor {executor!r}; use 'process' or 'dask'")
     path = Path(out)
     x = np.asarray(X, dtype=float)
+    w = workers or os.cpu_count() or 1
+    check_design_memory(exp, w)  # before anything is written
     manifest, lock = _open(path, exp, method, x, resume)
     try:
         from tqdm import tqdm
@@ -400,7 +403,6 @@ def run_design(
             )
             for cid, (a, b) in pending
         )
-        w = workers or os.cpu_count() or 1
         with tqdm(
             total=len(x),
             initial=len(x) - todo,
