@@ -62,6 +62,8 @@ def test_run_writes_outputs_that_reload(tmp_path, capsys):
         "perception",
         "threat",
         "hedging",
+        "approval",
+        "elite_alignment",
         "trade",
         "trade_share",
         "remittance_share",

@@ -605,6 +605,42 @@ class Ensemble:
         )
         return out
 
+    def approval(self, alignment: np.ndarray | None = None) -> np.ndarray:
+        """Poll approval of each power's leadership in each state, (R, S, P), in [0, 1].
+
+        A logistic function of what the state's public thinks of the power and how the state
+        perceives it: approval = 1 / (1 + exp(-slope x (x_public,p x r_sp - midpoint))),
+        ``approval_slope`` and ``approval_midpoint`` being observation parameters. A state
+        without a public faction (`World.public_faction`) uses its alignment instead of the
+        public's score.
+        """
+        al = self.alignment() if alignment is None else alignment
+        pub = self.world.public_faction
+        score = np.where((pub >= 0)[None, :, None], self.x[:, np.maximum(pub, 0), :], al)
+        z = score * self.rep - self.params["approval_midpoint"][:, None, None]
+        out: np.ndarray = 1.0 / (1.0 + np.exp(-self.params["approval_slope"][:, None, None] * z))
+        return out
+
+    def elite_alignment(self, alignment: np.ndarray | None = None) -> np.ndarray:
+        """Alignment of each state's elite toward each power, (R, S, P).
+
+        The power-share-weighted mean score of the factions other than the public (the
+        ruling coalition and its rivals); a state with no faction besides its public (or no
+        elite share) uses its alignment.
+        """
+        al = self.alignment() if alignment is None else alignment
+        elite = np.ones(self.F)
+        pub = self.world.public_faction
+        elite[pub[pub >= 0]] = 0.0
+        w = self.share * elite
+        mass = self.state_sum(w)  # (R, S)
+        weighted = w[:, :, None] * self.x
+        sums = np.stack([self.state_sum(weighted[:, :, p]) for p in range(self.P)], axis=2)
+        out: np.ndarray = np.where(
+            mass[:, :, None] > 0, sums / np.where(mass > 0, mass, 1.0)[:, :, None], al
+        )
+        return out
+
     def region_weights(self) -> np.ndarray:
         """Weights of the states in the regional aggregate, (S,), summing to 1."""
         w = self.world.state_array(self.choices.get("region_weight", "population"))

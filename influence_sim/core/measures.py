@@ -192,6 +192,20 @@ MEASURES: dict[str, Measure] = {
             compute=lambda ens, al: ens.hedging_weight(),
         ),
         Measure(
+            name="approval",
+            kind="state",
+            per_power=True,
+            label="poll approval of each power's leadership (observable; share of the public)",
+            compute=lambda ens, al: ens.approval(al),
+        ),
+        Measure(
+            name="elite_alignment",
+            kind="state",
+            per_power=True,
+            label="alignment of the elite (the factions other than the public) (observable)",
+            compute=lambda ens, al: ens.elite_alignment(al),
+        ),
+        Measure(
             name="trade",
             kind="state",
             per_power=True,

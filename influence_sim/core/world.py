@@ -88,6 +88,8 @@ class Faction:
     legitimacy: float
     sensitivity: Mapping[str, float]
     anchor: Mapping[str, float]
+    #: whether the faction is its state's public, the one whose opinion polls measure
+    public: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,6 +238,15 @@ class World:
                 if self.kind_of(m) == "state":
                     memb[k, self.index[m]] = 1.0
         return lead, chan, memb
+
+    @cached_property
+    def public_faction(self) -> np.ndarray:
+        """Each state's public faction (index into the factions), or -1 without one, (S,)."""
+        out = np.full(len(self.states), -1, dtype=np.int64)
+        for j, f in enumerate(self.factions):
+            if f.public:
+                out[self.index[f.state]] = j
+        return out
 
     @cached_property
     def institution_active(self) -> np.ndarray:
@@ -669,7 +680,17 @@ def _faction_state(r: _Reader, fid: str, known: _Known) -> str:
 
 def _read_faction(r: _Reader, known: _Known) -> Faction:
     r.check_keys(
-        {"id", "name", "state", "share", "susceptibility", "legitimacy", "sensitivity", "anchor"}
+        {
+            "id",
+            "name",
+            "state",
+            "share",
+            "susceptibility",
+            "legitimacy",
+            "sensitivity",
+            "anchor",
+            "public",
+        }
     )
     fid = r.ident("id")
     r.item = f"faction '{fid}'"
@@ -696,7 +717,16 @@ def _read_faction(r: _Reader, known: _Known) -> Faction:
         legitimacy=r.number("legitimacy", lo=0, hi=1),
         sensitivity=sens,
         anchor=anchor,
+        public=_flag(r, "public"),
     )
+
+
+def _flag(r: _Reader, key: str) -> bool:
+    """An optional true/false field (default false)."""
+    val = r.table.get(key, False)
+    if not isinstance(val, bool):
+        raise r.fail(f"expected true or false, got {excerpt(val)}", field=key)
+    return val
 
 
 def _read_institution(r: _Reader, known: _Known) -> Institution:
@@ -808,8 +838,17 @@ def _check_totals(
 
 
 def _check_shares(states: list[State], factions: list[Faction], path: Path) -> None:
-    """Every state has factions, and their power shares sum to 1."""
+    """Every state has factions, their power shares sum to 1, and at most one is public."""
     for s in states:
+        public = [f.id for f in factions if f.state == s.id and f.public]
+        if len(public) > 1:
+            raise WorldError(
+                f"factions {', '.join(public)} are all marked public; a state has at most one "
+                "public (the faction opinion polls measure)",
+                file=path,
+                item=f"faction '{public[1]}'",
+                field="public",
+            )
         own = [f.share for f in factions if f.state == s.id]
         if not own:
             raise WorldError("state has no factions", file=path, item=f"state '{s.id}'")
