@@ -77,9 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"influence-sim {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check scenario, world and experiment files")
+    p = sub.add_parser("validate", help="check scenario, world, experiment and targets files")
     p.add_argument(
-        "paths", nargs="+", metavar="PATH", help="scenario, world or experiment TOML files"
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="scenario, world, experiment or targets TOML files",
     )
 
     p = sub.add_parser("run", help="run one scenario's replicates and write the results")
@@ -417,7 +420,19 @@ def _validate(paths: list[str]) -> int:
         top = read_toml(path, ScenarioError)
         # a file with [scenario] is a scenario; otherwise any world section makes it a world
         is_world = "scenario" not in top and bool(set(top) & WORLD_SECTIONS)
-        if "experiment" in top:
+        if "targets" in top:
+            from .core.targets import load_targets
+
+            t = load_targets(path)
+            kinds: dict[str, int] = {}
+            for tg in t.targets:
+                kinds[tg.kind] = kinds.get(tg.kind, 0) + 1
+            print(
+                f"{path}: ok (targets '{t.name}': {len(t.targets)} on world '{t.world.name}': "
+                + ", ".join(f"{n} {k}" for k, n in kinds.items())
+                + ")"
+            )
+        elif "experiment" in top:
             from .experiment.budget import check_memory
             from .experiment.design import load_experiment
 

@@ -39,6 +39,7 @@ __all__ = [
     "InputError",
     "ScenarioError",
     "StoreError",
+    "TargetsError",
     "Where",
     "WorldError",
     "bad_id",
@@ -193,6 +194,10 @@ class WorldError(ScenarioError):
 
 class ExperimentError(ScenarioError):
     """Bad input in an experiment file."""
+
+
+class TargetsError(InputError):
+    """Bad input in a targets file (observations the model is checked against)."""
 
 
 class ArgumentError(InputError):

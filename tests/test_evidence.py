@@ -1,0 +1,145 @@
+"""History matching's first layer: what targets read of the model, and implausibility."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from influence_sim.analysis.evidence import implausibility, non_implausible, readings
+from influence_sim.core.targets import Target, load_targets
+from influence_sim.errors import ArgumentError
+from influence_sim.experiment.uncertainty import Outcome, Space, evaluate_outcomes
+
+from .test_targets import VALID
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def targets(tmp_path_factory):
+    path = tmp_path_factory.mktemp("t") / "t.toml"
+    path.write_text(VALID, "utf-8")
+    return load_targets(path)
+
+
+def test_readings_say_what_each_target_reads(targets, baseline):
+    rs = {r.target.id: r for r in readings(targets, baseline)}
+    # crossovers and stances come with the calibration runner
+    assert set(rs) == {
+        "kg_approval_ru",
+        "kz_trade_cn",
+        "kz_approval_cn_change",
+        "kg_ru_above_cn",
+        "ru_approval_by_state",
+        "tokayev_keeps_power",
+    }
+    (o,) = rs["kg_approval_ru"].outcomes
+    # 2021-12-31 precedes the scenario: read at its start, the world's state on the eve
+    assert (o.measure, o.actor, o.power, o.date) == ("approval", "KG", "RU", baseline.start)
+    assert rs["kg_approval_ru"].clipped and o.name == "kg_approval_ru.0"
+    assert [x.power for x in rs["kg_ru_above_cn"].outcomes] == ["RU", "CN"]
+    assert [x.actor for x in rs["ru_approval_by_state"].outcomes] == ["KG", "TJ", "KZ"]
+    assert len(rs["kz_approval_cn_change"].outcomes) == 2
+    (tok,) = rs["tokayev_keeps_power"].outcomes
+    assert tok.date == date(2022, 2, 1) and not rs["tokayev_keeps_power"].clipped
+
+
+def _level(value: float, sd: float) -> Target:
+    return Target(
+        id="x",
+        observable="approval",
+        kind="level",
+        source="s",
+        reliability="r",
+        value=value,
+        sd=sd,
+        actor="KG",
+        power="RU",
+        date=date(2022, 1, 1),
+    )
+
+
+def _reading(t: Target, n: int = 1):
+    from influence_sim.analysis.evidence import Reading
+
+    outs = tuple(Outcome("approval", "KG", date(2022, 1, 1), name=f"x.{k}") for k in range(n))
+    return Reading(t, outs)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    y=st.lists(st.floats(0, 1), min_size=2, max_size=6),
+    z=st.floats(0, 1),
+    sd=st.floats(0.01, 0.2),
+    disc=st.floats(0, 0.2),
+)
+def test_a_levels_implausibility_is_the_documented_distance(y, z, sd, disc):
+    values = {"x.0": np.array([y])}
+    got = implausibility(_reading(_level(z, sd)), values, discrepancy=disc)
+    arr = np.array(y)
+    poll = 0.05  # approval_noise's documented value: house effects and wording
+    want = abs(arr.mean() - z) / np.sqrt(sd**2 + poll**2 + arr.var(ddof=1) + disc**2)
+    assert got.shape == (1,)
+    assert got[0] == pytest.approx(want)
+    # an observable without observation noise, or noise given: the target's sd alone
+    alone = implausibility(_reading(_level(z, sd)), values, discrepancy=disc, noise=0.0)
+    assert alone[0] == pytest.approx(
+        abs(arr.mean() - z) / np.sqrt(sd**2 + arr.var(ddof=1) + disc**2)
+    )
+
+
+def test_patterns_are_implausible_only_on_the_wrong_side():
+    above = replace(_level(0.0, 0.1), kind="threshold", value=None, sd=None, above=0.5)
+    ok = implausibility(_reading(above), {"x.0": np.array([[0.6, 0.7], [0.4, 0.6]])})
+    np.testing.assert_allclose(ok, [0.0, 0.0])  # means 0.65 and 0.5: not below 0.5
+    bad = implausibility(_reading(above), {"x.0": np.array([[0.3, 0.5]])})
+    assert bad[0] == pytest.approx(0.1 / np.std([0.3, 0.5], ddof=1))
+    order = replace(above, kind="order", above=None, order=("RU", "CN"))
+    values = {"x.0": np.array([[0.8, 0.7], [0.2, 0.3]]), "x.1": np.array([[0.3, 0.2], [0.4, 0.3]])}
+    got = implausibility(_reading(order, 2), values)
+    assert got[0] == 0.0  # RU above CN in every replicate
+    diff = np.array([0.2, 0.3]) - np.array([0.4, 0.3])
+    assert got[1] == pytest.approx(-diff.mean() / diff.std(ddof=1))
+    # no spread and the wrong side: infinitely implausible
+    flat = implausibility(_reading(above), {"x.0": np.array([[0.4, 0.4]])})
+    assert flat[0] == np.inf
+
+
+def test_non_implausible_reads_the_ranked_implausibility():
+    imp = np.array([[0.5, 4.0, 4.0, 1.0], [1.0, 1.0, 5.0, 3.5]])  # (targets, rows)
+    np.testing.assert_array_equal(non_implausible(imp), [True, False, False, False])
+    np.testing.assert_array_equal(non_implausible(imp, rank=2), [True, True, False, True])
+    np.testing.assert_array_equal(non_implausible(imp, cutoff=4.0), [True, True, False, True])
+    with pytest.raises(ArgumentError, match="rank"):
+        non_implausible(imp, rank=3)
+    with pytest.raises(ArgumentError, match="targets, rows"):
+        non_implausible(np.ones(3))
+
+
+def test_targets_meet_the_model_over_a_design(targets, baseline):
+    """The readings run over a design like any outcome; the results are finite shares."""
+    rs = readings(targets, baseline)
+    outcomes = [o for r in rs for o in r.outcomes]
+    space = Space.of({"approval_midpoint": (0.05, 0.4), "pull_scale": (0.5, 2.0)})
+    x = np.array([[0.05, 1.0], [0.4, 1.0]])
+    values = evaluate_outcomes({baseline.name: baseline}, space, x, outcomes, replicates=2, rng=1)
+    imp = np.array([implausibility(r, values) for r in rs])
+    assert imp.shape == (len(rs), 2)
+    # at the start every replicate is alike: a pattern the start state contradicts is
+    # infinitely implausible without a model discrepancy (here, Tajikistan's public starts
+    # warmer to Russia than Kyrgyzstan's), and finite with one
+    order = next(i for i, r in enumerate(rs) if r.target.id == "ru_approval_by_state")
+    assert (values["ru_approval_by_state.1"] > values["ru_approval_by_state.0"]).all()
+    assert np.isinf(imp[order]).all()
+    assert np.isfinite(implausibility(rs[order], values, discrepancy=0.05)).all()
+    assert np.isfinite(np.delete(imp, order, axis=0)).all()
+    level = next(i for i, r in enumerate(rs) if r.target.id == "kg_approval_ru")
+    # a higher approval midpoint lowers Kyrgyzstan's approval of Russia's leadership
+    assert values["kg_approval_ru.0"][0].mean() > values["kg_approval_ru.0"][1].mean()
+    assert imp[level, 0] != imp[level, 1]
