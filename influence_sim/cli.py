@@ -149,6 +149,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="the chosen box is the densest with at least this coverage (default 0.5)",
     )
 
+    p = sub.add_parser(
+        "calibrate",
+        help="history matching: waves of design points over an experiment's [uncertainty], "
+        "cut by a targets file's implausibility",
+    )
+    p.add_argument("experiment", metavar="EXPERIMENT", help="experiment TOML file")
+    p.add_argument("--targets", required=True, type=Path, help="targets TOML file")
+    p.add_argument("--waves", type=_positive, default=3, help="waves (default 3)")
+    p.add_argument(
+        "--points", type=_positive, default=None, help="points per wave (default 10 x inputs)"
+    )
+    p.add_argument("--cutoff", type=float, default=3.0, help="implausibility cutoff (default 3)")
+    p.add_argument(
+        "--rank",
+        type=_positive,
+        default=1,
+        help="cut on the largest (1, default) or the second largest (2) implausibility",
+    )
+    p.add_argument(
+        "--discrepancy",
+        type=float,
+        default=0.0,
+        help="model discrepancy sd, on each observable's scale (default 0)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder (default results/<experiment name>/calibration)",
+    )
+    p.add_argument("--resume", action="store_true", help="complete an interrupted calibration")
+    _executor_options(p)
+
     p = sub.add_parser("compare", help="paired effects of each scenario against the baseline")
     p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
     p.add_argument("--baseline", default=None, help="baseline scenario (default: the experiment's)")
@@ -366,6 +399,8 @@ FLAGS = {
     "resume": "--resume",
     "scenario": "--scenario",
     "thresholds": "--threshold",
+    "targets": "--targets",
+    "waves": "--waves",
 }
 
 
@@ -391,6 +426,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _sensitivity(args)
         case "discover":
             return _discover(args)
+        case "calibrate":
+            return _calibrate(args)
         case "compare":
             return _compare(args)
         case "explain":
@@ -607,6 +644,45 @@ def _discover(args: argparse.Namespace) -> int:
         fig.savefig(tmp, format="png", dpi=110)
     print(d.describe())
     print(f"\nWrote {d.path} and {png.name}")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from .analysis.calibration import history_match
+    from .core.targets import load_targets
+    from .experiment.design import load_experiment
+
+    exp = load_experiment(args.experiment)
+    targets = load_targets(args.targets)
+    if args.scheduler and args.executor != "dask":
+        raise _InputError("--scheduler needs --executor dask")
+    if not args.cutoff > 0:
+        raise _InputError(f"--cutoff must be positive, got {args.cutoff}")
+    if not args.discrepancy >= 0:
+        raise _InputError(f"--discrepancy is an sd: >= 0, got {args.discrepancy}")
+    out = args.out or Path("results") / exp.name / "calibration"
+    res = history_match(
+        exp,
+        targets,
+        out,
+        waves=args.waves,
+        points=args.points,
+        cutoff=args.cutoff,
+        rank=args.rank,
+        discrepancy=args.discrepancy,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        progress=not args.quiet,
+    )
+    print(
+        f"History matching of {exp.name} ({exp.baseline}) to {targets.name}: cutoff "
+        f"{args.cutoff:g} on the {'largest' if args.rank == 1 else f'rank-{args.rank}'} "
+        f"implausibility, discrepancy {args.discrepancy:g}\n"
+    )
+    print(res.describe())
+    print(f"\nWrote {out}/history_match.json and non_implausible.csv ({len(res.survivors)} points)")
     return 0
 
 

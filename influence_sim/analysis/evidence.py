@@ -5,9 +5,10 @@ Andrianakis et al. 2015), as pure functions on arrays:
 
 - `readings(targets, scenario)` turns each target of a targets file (`load_targets`) into the
   model outcomes it reads (`Outcome`: a measure of one actor and power at a date, or its mean
-  over a window), ready for `evaluate_outcomes` over a design. A target dated before the
-  scenario's start is read at the start: the world file describes the state on the eve of the
-  scenario, and it is that state that pre-start observations constrain.
+  over a window), ready for `evaluate_outcomes` over a design. A target dated in the year
+  before the scenario's start is read at the start: the world file describes the state on
+  the eve of the scenario, and it is that state those observations constrain. Older targets
+  describe an earlier state and are left out (`unread` says why).
 - `implausibility(reading, values, discrepancy)` is, per design point, the distance between
   the model's ensemble mean and the observation over the square root of the sum of the
   observation variance, the ensemble variance and a declared model discrepancy:
@@ -39,7 +40,7 @@ from ..errors import ArgumentError
 from ..experiment.uncertainty import Outcome
 from ..params import parameters
 
-__all__ = ["Reading", "implausibility", "non_implausible", "readings"]
+__all__ = ["Reading", "implausibility", "non_implausible", "readings", "unread"]
 
 #: The kinds `implausibility` reads (crossover and stance come with the calibration runner).
 READ_KINDS = ("level", "change", "order", "threshold")
@@ -64,10 +65,48 @@ def _at(scenario: Scenario, when: date) -> tuple[date, bool]:
     return (scenario.start, True) if when < scenario.start else (when, False)
 
 
+#: How long before the scenario's start a target may be dated and still be read at the start:
+#: a year, the world file's own year of data (`World.as_of`).
+STALE_DAYS = 366
+
+
+def unread(targets: Targets, scenario: Scenario) -> dict[str, str]:
+    """The targets `readings` leaves out, with the reason, by id."""
+    out = {}
+    for t in targets.targets:
+        if t.kind not in READ_KINDS:
+            out[t.id] = f"{t.kind} targets are not read yet"
+        elif _latest(t) < _earliest(scenario):
+            out[t.id] = (
+                f"dated {_latest(t)}, more than a year before the scenario's start "
+                f"({scenario.start}): the world describes the state on its eve, not then"
+            )
+    return out
+
+
+def _latest(t: Target) -> date:
+    """The last date a target observes."""
+    if t.kind == "change":
+        assert t.to is not None
+        return t.to
+    if t.window is not None:
+        return t.window[1]
+    assert t.date is not None
+    return t.date
+
+
+def _earliest(scenario: Scenario) -> date:
+    from datetime import timedelta
+
+    return scenario.start - timedelta(days=STALE_DAYS)
+
+
 def readings(targets: Targets, scenario: Scenario) -> list[Reading]:
     """The outcomes each target of ``targets`` reads on ``scenario`` (see the module docs).
 
-    Targets of the kinds `implausibility` does not read yet are left out.
+    Left out (`unread` says why): the kinds `implausibility` does not read yet, and targets
+    dated more than a year before the scenario's start (`STALE_DAYS`), which describe an
+    earlier state than the world's.
     """
     if targets.world.sha256 != scenario.world.sha256:
         raise ArgumentError(
@@ -75,7 +114,8 @@ def readings(targets: Targets, scenario: Scenario) -> list[Reading]:
             f"scenario runs on '{scenario.world.name}' ({scenario.world.path})",
             argument="targets",
         )
-    return [_reading(t, scenario) for t in targets.targets if t.kind in READ_KINDS]
+    skip = unread(targets, scenario)
+    return [_reading(t, scenario) for t in targets.targets if t.id not in skip]
 
 
 def _reading(t: Target, scenario: Scenario) -> Reading:

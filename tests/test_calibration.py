@@ -1,0 +1,164 @@
+"""History matching: waves over an experiment's uncertainty space, cut by targets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import influence_sim as isim
+from influence_sim.analysis.calibration import history_match
+from influence_sim.analysis.evidence import implausibility, readings
+from influence_sim.cli import main
+from influence_sim.core.targets import load_targets
+from influence_sim.experiment.sweep import load_design_run
+
+ROOT = Path(__file__).resolve().parent.parent
+
+EXPERIMENT = """
+[experiment]
+name = "tiny_calibration"
+baseline = "{root}/scenarios/kazakhstan_2022.toml"
+replicates = 2
+seed = 11
+
+[uncertainty]
+replicates = 2
+chunk = 8
+
+[uncertainty.inputs]
+approval_midpoint = {{low = 0.0, high = 0.6}}
+pull_scale = {{low = 0.5, high = 2.0}}
+
+[[outcomes]]
+name = "unused"
+measure = "balance"
+actor = "KZ"
+date = 2022-01-10
+"""
+
+TARGETS = """
+[targets]
+name = "tiny_targets"
+title = "two targets"
+world = "central_asia_2021"
+
+[[target]]
+id = "kg_approval_ru"
+observable = "approval"
+actor = "KG"
+power = "RU"
+kind = "level"
+date = 2021-12-31
+value = 0.76
+sd = 0.03
+source = "test"
+reliability = "test"
+
+[[target]]
+id = "tokayev_keeps_power"
+observable = "share"
+actor = "KZ.tokayev"
+kind = "threshold"
+above = 0.5
+date = 2022-01-20
+source = "test"
+reliability = "test"
+
+[[target]]
+id = "old_trade"
+observable = "trade"
+actor = "KZ"
+power = "RU"
+kind = "level"
+date = 2017-12-31
+value = 16.0
+sd = 2.0
+source = "test"
+reliability = "test"
+"""
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cal")
+    (tmp / "exp.toml").write_text(EXPERIMENT.format(root=ROOT))
+    (tmp / "targets.toml").write_text(TARGETS)
+    exp = isim.load_experiment(tmp / "exp.toml")
+    targets = load_targets(tmp / "targets.toml")
+    res = history_match(exp, targets, tmp / "hm", waves=2, points=16, workers=1, progress=False)
+    return tmp, exp, targets, res
+
+
+def test_survivors_are_the_points_whose_targets_are_all_plausible(setup):
+    tmp, exp, targets, res = setup
+    assert list(res.waves["wave"]) == [1, 2] and (res.waves["points"] == 16).all()
+    last = load_design_run(tmp / "hm" / "wave-2")
+    reads = readings(targets, exp.scenario(exp.baseline))
+    values = {o.name: last.Y(o.name) for r in reads for o in r.outcomes}
+    imp = np.array([implausibility(r, values) for r in reads])
+    keep = imp.max(axis=0) <= 3.0
+    np.testing.assert_array_equal(res.survivors.to_numpy(), last.X[keep])
+    assert 0 < keep.sum() < len(keep)  # the evidence cuts, and something survives
+    # the old trade figure describes 2017, not the world's eve: not read, and said why
+    assert (
+        list(res.unused) == ["old_trade"] and "more than a year before" in res.unused["old_trade"]
+    )
+
+
+def test_the_evidence_constrains_the_observation_model_and_says_what_it_leaves_free(setup):
+    _, _, _, res = setup
+    c = res.constraint
+    # Kyrgyzstan's approval of Russia's leadership (0.76) pins the approval midpoint down
+    assert not c.loc["approval_midpoint", "unconstrained"]
+    assert c.loc["approval_midpoint", "span"] < 0.9
+    # the waves refocus: the second wave's box is smaller
+    assert res.waves["volume"].iloc[1] < res.waves["volume"].iloc[0] == 1.0
+    assert "left unconstrained by the targets" in res.describe()
+
+
+def test_the_summary_and_the_survivors_are_written_and_a_rerun_resumes(setup):
+    tmp, exp, targets, res = setup
+    summary = json.loads((tmp / "hm" / "history_match.json").read_text())
+    assert summary["targets"]["sha256"] == targets.sha256 and summary["cutoff"] == 3.0
+    assert [w["wave"] for w in summary["waves"]] == [1, 2]
+    pd.testing.assert_frame_equal(pd.read_csv(tmp / "hm" / "non_implausible.csv"), res.survivors)
+    again = history_match(
+        exp, targets, tmp / "hm", waves=2, points=16, workers=2, resume=True, progress=False
+    )
+    pd.testing.assert_frame_equal(again.survivors, res.survivors)
+
+
+def test_the_command_reports_and_refuses_bad_targets(setup, capsys):
+    tmp, _, _, _ = setup
+    status = main(
+        [
+            "calibrate",
+            str(tmp / "exp.toml"),
+            "--targets",
+            str(tmp / "targets.toml"),
+            "--waves",
+            "1",
+            "--points",
+            "8",
+            "--out",
+            str(tmp / "cli"),
+            "--workers",
+            "1",
+            "-q",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "wave 1:" in out and "kg_approval_ru" in out and "not read: old_trade" in out
+    bad = tmp / "bad.toml"
+    bad.write_text(TARGETS.replace('observable = "approval"', 'observable = "aproval"'))
+    status = main(
+        ["calibrate", str(tmp / "exp.toml"), "--targets", str(bad), "--out", str(tmp / "x"), "-q"]
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.splitlines()) == 1 and "did you mean 'approval'" in err
+    assert not (tmp / "x").exists()
