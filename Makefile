@@ -46,6 +46,9 @@ AFTER_RESULTS := results/ukraine_war_2022
 # results so that their report has a "what drives the conclusions" section, and where the seed
 # article's conclusion fails (PRIM)
 SENSITIVITY := scenarios/experiments/kazakhstan_2022_sensitivity.toml
+# the 2022-25 run scored against 2022's held-out observations, beside persistence and trend
+HELD_OUT := influence_sim/data/targets/central_asia_2022.toml
+TRAINING := influence_sim/data/targets/central_asia_pre2022.toml
 SENSITIVITY_RESULTS := $(RESULTS)/sensitivity/morris
 
 run: $(STAMP)
@@ -53,6 +56,7 @@ run: $(STAMP)
 	$(BIN)/influence-sim compare $(RESULTS)
 	$(BIN)/influence-sim batch $(AFTER) --out $(AFTER_RESULTS) --resume
 	$(BIN)/influence-sim compare $(AFTER_RESULTS)
+	$(BIN)/influence-sim score $(AFTER_RESULTS) --targets $(HELD_OUT) --training $(TRAINING)
 	$(BIN)/influence-sim report $(AFTER_RESULTS)
 	$(BIN)/influence-sim sensitivity $(SENSITIVITY) --method morris --n 20 --out $(SENSITIVITY_RESULTS) --resume
 	$(BIN)/influence-sim discover $(SENSITIVITY_RESULTS) --conclusion russia_gained_across_region

@@ -19,6 +19,7 @@ from .errors import ArgumentError, InputError, StoreError, safe_text
 
 if TYPE_CHECKING:
     from .analysis.sensitivity import SensitivityRun
+    from .experiment.source import ResultSource
     from .experiment.store import ResultSet
 
 __all__ = ["main"]
@@ -181,6 +182,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--resume", action="store_true", help="complete an interrupted calibration")
     _executor_options(p)
+
+    p = sub.add_parser(
+        "score",
+        help="score a run or a results store against held-out targets, beside naive "
+        "baselines (persistence, linear trend)",
+    )
+    p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
+    p.add_argument("--targets", required=True, type=Path, help="held-out targets TOML file")
+    p.add_argument(
+        "--training",
+        type=Path,
+        default=None,
+        help="targets the baselines extrapolate from (e.g. the pre-2022 targets)",
+    )
+    p.add_argument("--scenario", default=None, help="scenario of a store (default: baseline)")
+    p.add_argument(
+        "--alpha", type=float, default=0.1, help="central 1 - alpha intervals (default 0.1)"
+    )
 
     p = sub.add_parser("compare", help="paired effects of each scenario against the baseline")
     p.add_argument("results", metavar="DIR", type=Path, help="results store of a batch")
@@ -428,6 +447,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             return _discover(args)
         case "calibrate":
             return _calibrate(args)
+        case "score":
+            return _score(args)
         case "compare":
             return _compare(args)
         case "explain":
@@ -683,6 +704,34 @@ def _calibrate(args: argparse.Namespace) -> int:
     )
     print(res.describe())
     print(f"\nWrote {out}/history_match.json and non_implausible.csv ({len(res.survivors)} points)")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from .analysis.compare import write_csv
+    from .analysis.scoring import score
+    from .core.targets import load_targets
+    from .experiment.store import load_results
+
+    source: ResultSource = load_results(args.results)
+    if args.scenario is not None and args.scenario not in source.scenarios:
+        raise ArgumentError(
+            f"no scenario {args.scenario!r}; one of {', '.join(source.scenarios)}",
+            argument="scenario",
+        )
+    held = load_targets(args.targets)
+    training = load_targets(args.training) if args.training else None
+    res = score(source, held, training=training, scenario=args.scenario, alpha=args.alpha)
+    table = res.table.assign(alpha=args.alpha)
+    print(
+        f"Scores against {held.name} ({len(table['target'].unique())} held-out level targets); "
+        f"central {1 - args.alpha:.0%} intervals; lower scores are better\n"
+    )
+    print(table.drop(columns=["observable", "alpha"]).round(4).to_string(index=False))
+    print()
+    print(res.verdict())
+    path = write_csv(table, args.results / "analysis" / "scores.csv")
+    print(f"\nWrote {path}")
     return 0
 
 

@@ -68,6 +68,8 @@ SECTIONS = [
 """Anchors and labels of the navigation bar."""
 #: The votes section, linked after the effects when the scenarios hold roll calls.
 VOTES_SECTION = ("votes", "Votes")
+#: The scores section, linked before the attribution when `score` has written scores.
+SCORES_SECTION = ("scores", "Scores")
 #: The sensitivity section, linked after the attribution when the store holds a run.
 DRIVERS_SECTION = ("drivers", "What drives the conclusions")
 
@@ -225,12 +227,15 @@ def _header(results: ResultSet) -> str:
     )
 
 
-def _intro(votes: bool = False, drivers: bool = False) -> str:
-    """Navigation links and how to read the comparisons; ``votes``, ``drivers``: link those."""
+def _intro(votes: bool = False, drivers: bool = False, scores: bool = False) -> str:
+    """Navigation links and how to read the comparisons; the flags link optional sections."""
     sections = list(SECTIONS)
     if votes:
         at = [anchor for anchor, _ in sections].index("effects") + 1
         sections.insert(at, VOTES_SECTION)
+    if scores:
+        at = [anchor for anchor, _ in sections].index("attribution")
+        sections.insert(at, SCORES_SECTION)
     if drivers:
         at = [anchor for anchor, _ in sections].index("attribution") + 1
         sections.insert(at, DRIVERS_SECTION)
@@ -531,6 +536,31 @@ def _attribution(
     return "\n".join(parts)
 
 
+def _scores(results: ResultSet) -> str:
+    """Scores against held-out targets, when `influence-sim score` wrote them."""
+    path = results.path / "analysis" / "scores.csv"
+    if not path.is_file():
+        return ""
+    from .analysis.scoring import Scores
+
+    table = pd.read_csv(path)
+    alpha = float(table["alpha"].iloc[0]) if "alpha" in table and len(table) else 0.1
+    shown = table.drop(columns=[c for c in ("alpha", "observable") if c in table])
+    numeric = dict.fromkeys(
+        ("observed", "forecast", "low", "high", "interval_score", "crps"), ".4g"
+    )
+    verdict = Scores(table, alpha).verdict()
+    return (
+        "<h2 id='scores'>Scores against held-out observations</h2>"
+        "<p>Each held-out level target scored for the model (its central "
+        f"{1 - alpha:.0%} predictive interval across replicates, the interval score and the "
+        "CRPS) and for two naive point forecasts from the training targets: persistence of "
+        "the last value and a linear trend. Lower scores are better. The model's intervals "
+        "hold the replicates' spread only, not the uncertainty of its inputs.</p>"
+        f"<pre>{_esc(verdict)}</pre>" + _table(shown, numeric)
+    )
+
+
 def _drivers(runs: Sequence[SensitivityRun]) -> str:
     """What drives each conclusion: the sensitivity runs and scenario discoveries of a store."""
     if not runs:
@@ -684,14 +714,16 @@ def build_report(
 
         figures = figure_set(results, comparison=comparison, contributions=contributions)
     votes = _votes(results)
+    scores = _scores(results)
     sections = [
         _header(results),
-        _intro(votes=bool(votes), drivers=bool(sensitivity)),
+        _intro(votes=bool(votes), drivers=bool(sensitivity), scores=bool(scores)),
         _scenarios(results),
         _figures(figures),
         _effects(comparison, top),
         _thresholds(comparison),
         votes,
+        scores,
         _attribution(contributions, partial, explained),
         _drivers(sensitivity),
         _parameters(results),

@@ -1,0 +1,140 @@
+"""Scoring on held-out years: interval score, CRPS, and naive baselines the model can lose to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import influence_sim as isim
+from influence_sim.analysis.scoring import crps_ensemble, interval_score, score
+from influence_sim.cli import main
+from influence_sim.core.targets import load_targets
+
+ROOT = Path(__file__).resolve().parent.parent
+
+HEAD = """
+[targets]
+name = "{name}"
+world = "central_asia_2021"
+"""
+
+LEVEL = """
+[[target]]
+id = "{id}"
+observable = "trade"
+actor = "KZ"
+power = "RU"
+kind = "level"
+{when}
+value = {value}
+sd = 1.0
+source = "test"
+reliability = "test"
+"""
+
+
+def _targets(tmp_path: Path, name: str, levels: list[tuple[str, str, float]]) -> Path:
+    text = HEAD.format(name=name) + "".join(
+        LEVEL.format(id=i, when=w, value=v) for i, w, v in levels
+    )
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=st.lists(st.floats(-10, 10), min_size=1, max_size=8), y=st.floats(-10, 10))
+def test_the_ensemble_crps_is_its_definition(x, y):
+    arr = np.array(x)
+    want = np.abs(arr - y).mean() - 0.5 * np.abs(arr[:, None] - arr[None, :]).mean()
+    assert crps_ensemble(arr, y) == pytest.approx(want, abs=1e-9)
+    assert crps_ensemble(np.array([y]), y) == 0.0
+
+
+def test_the_interval_score_is_width_plus_the_penalty():
+    assert interval_score(1.0, 3.0, 2.0, 0.1) == 2.0
+    assert interval_score(1.0, 3.0, 4.0, 0.1) == pytest.approx(2.0 + 20 * 1.0)
+    assert interval_score(1.0, 3.0, 0.5, 0.1) == pytest.approx(2.0 + 20 * 0.5)
+
+
+@pytest.fixture(scope="module")
+def run(baseline):
+    return isim.simulate(baseline, replicates=6, rng=2, every=7)
+
+
+def test_scores_of_the_model_and_the_baselines(run, tmp_path):
+    held = load_targets(
+        _targets(tmp_path, "held", [("ru_2022", "window = [2022-01-01, 2022-12-31]", 26.1)])
+    )
+    training = load_targets(
+        _targets(
+            tmp_path,
+            "train",
+            [
+                ("ru_2017", "date = 2017-12-31", 16.0),
+                ("ru_2018", "date = 2018-12-31", 17.6),
+                ("ru_2021", "date = 2021-12-31", 24.5),
+            ],
+        )
+    )
+    s = score(run, held, training=training)
+    t = s.table.set_index("forecaster")
+    dates, values, labels = run.block("trade")
+    inside = (dates >= np.datetime64("2022-01-01")) & (dates <= np.datetime64("2022-12-31"))
+    x = values[inside, :, labels.index("KZ/RU")].mean(axis=0)
+    assert t.loc["model", "forecast"] == pytest.approx(np.median(x))
+    assert t.loc["model", "crps"] == pytest.approx(crps_ensemble(x, 26.1))
+    assert t.loc["persistence", "forecast"] == 24.5
+    assert t.loc["persistence", "crps"] == pytest.approx(1.6)
+    slope, icept = np.polyfit(
+        [2017 + 364 / 365.25, 2018 + 364 / 365.25, 2021 + 364 / 365.25], [16.0, 17.6, 24.5], 1
+    )
+    assert t.loc["trend", "forecast"] == pytest.approx(icept + slope * (2022 + 364 / 365.25))
+
+
+def test_the_tool_says_when_the_model_is_worse_than_persistence(run, tmp_path):
+    # an observation persistence gets exactly right and the model does not (the scenario
+    # leaves the flows at the world's 24.5; the made-up training and held-out values are 24.0)
+    held = load_targets(_targets(tmp_path, "held", [("ru_2022", "date = 2022-12-31", 24.0)]))
+    training = load_targets(_targets(tmp_path, "train", [("ru_2021", "date = 2021-12-31", 24.0)]))
+    s = score(run, held, training=training)
+    model = s.table[s.table["forecaster"] == "model"].iloc[0]
+    assert model["crps"] > 0
+    assert "the model is WORSE than persistence" in s.verdict()
+    assert "trend: no target has the training values it needs" in s.verdict()
+
+
+def test_the_command_scores_a_store_and_the_report_shows_it(tmp_path, capsys):
+    exp_path = tmp_path / "exp.toml"
+    exp_path.write_text(
+        "[experiment]\n"
+        'name = "tiny"\n'
+        f'baseline = "{ROOT / "scenarios" / "kazakhstan_2022.toml"}"\n'
+        "replicates = 2\nseed = 3\n\n[output]\nevery = 7\n"
+    )
+    store = tmp_path / "store"
+    isim.run_experiment(isim.load_experiment(exp_path), store, workers=1, progress=False)
+    held = _targets(tmp_path, "held", [("ru_2022", "window = [2022-01-01, 2022-12-31]", 26.1)])
+    train = _targets(tmp_path, "train", [("ru_2021", "date = 2021-12-31", 24.5)])
+    status = main(["score", str(store), "--targets", str(held), "--training", str(train)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "persistence" in out and "lower scores are better" in out
+    assert (store / "analysis" / "scores.csv").is_file()
+    from matplotlib.figure import Figure
+
+    from influence_sim import report
+
+    page = report.build_report(
+        isim.load_results(store), figures={"x": Figure()}, out=tmp_path / "r.html"
+    )
+    html = page.read_text()
+    assert "Scores against held-out observations" in html and "href='#scores'" in html
+    # a scenario the store does not hold: one line, exit 2
+    status = main(["score", str(store), "--targets", str(held), "--scenario", "nope"])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.splitlines()) == 1 and "no scenario 'nope'" in err
