@@ -34,18 +34,28 @@ def test_readings_say_what_each_target_reads(targets, baseline):
     assert set(rs) == {
         "kg_approval_ru",
         "kz_trade_cn",
-        "kz_approval_cn_change",
         "kg_ru_above_cn",
         "ru_approval_by_state",
         "tokayev_keeps_power",
     }
+    from influence_sim.analysis.evidence import unread
+
+    why = unread(targets, baseline)
+    assert set(why) == {"kz_approval_cn_change", "cn_overtakes_ru_trade", "kz_abstains"}
+    assert "more than a year before" in why["kz_approval_cn_change"]
+    assert "not read yet" in why["kz_abstains"]
     (o,) = rs["kg_approval_ru"].outcomes
     # 2021-12-31 precedes the scenario: read at its start, the world's state on the eve
     assert (o.measure, o.actor, o.power, o.date) == ("approval", "KG", "RU", baseline.start)
     assert rs["kg_approval_ru"].clipped and o.name == "kg_approval_ru.0"
     assert [x.power for x in rs["kg_ru_above_cn"].outcomes] == ["RU", "CN"]
     assert [x.actor for x in rs["ru_approval_by_state"].outcomes] == ["KG", "TJ", "KZ"]
-    assert len(rs["kz_approval_cn_change"].outcomes) == 2
+    # a change within the scenario reads both ends
+    from influence_sim.analysis.evidence import _reading
+
+    change = replace(targets["kz_approval_cn_change"], since=date(2022, 1, 1), to=date(2022, 3, 1))
+    ends = _reading(change, baseline).outcomes
+    assert [o.date for o in ends] == [date(2022, 1, 1), date(2022, 3, 1)]
     (tok,) = rs["tokayev_keeps_power"].outcomes
     assert tok.date == date(2022, 2, 1) and not rs["tokayev_keeps_power"].clipped
 
