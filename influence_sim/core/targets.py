@@ -206,42 +206,14 @@ def _target(item: Any, k: int, path: Path, world: World) -> Target:
         raise w.fail(f"{obs} needs a world with [[flows]]", "observable")
     fields: dict[str, Any] = {}
     actors, powers = spec.actors(world), list(world.power_ids)
-    if kind == "order":
-        order = item.get("order")
-        if (
-            not isinstance(order, list)
-            or len(order) < 2
-            or not all(isinstance(o, str) for o in order)
-        ):
-            raise w.fail("expected a list of at least two actors or powers", "order")
-        if len(set(order)) != len(order):
-            raise w.fail("an actor or power is listed twice", "order")
-        over_powers = all(o in powers for o in order) and spec.per_power
-        pool = powers if over_powers else actors
-        for o in order:
-            if o not in pool:
-                raise w.fail(
-                    f"unknown {'power' if over_powers else spec.kind} {excerpt(o)}",
-                    "order",
-                    suggest(o, pool, world.aliases),
-                )
-        fields["order"] = tuple(order)
-        need_actor, need_power = over_powers, spec.per_power and not over_powers
-    elif kind == "crossover":
-        pair = item.get("between")
-        if not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]:
-            raise w.fail("expected two different actors or powers", "between")
-        over_powers = all(o in powers for o in pair) and spec.per_power
-        pool = powers if over_powers else actors
-        for o in pair:
-            if o not in pool:
-                raise w.fail(
-                    f"unknown {'power' if over_powers else spec.kind} {excerpt(o)}",
-                    "between",
-                    suggest(str(o), pool, world.aliases),
-                )
-        fields["between"] = (pair[0], pair[1])
-        fields["dates"] = _dates(item, "interval", w)
+    if kind in ("order", "crossover"):
+        key = "order" if kind == "order" else "between"
+        listed, over_powers = _compared(item, key, spec, world, w)
+        if kind == "order":
+            fields["order"] = listed
+        else:
+            fields["between"] = listed
+            fields["dates"] = _dates(item, "interval", w)
         need_actor, need_power = over_powers, spec.per_power and not over_powers
     else:
         need_actor, need_power = True, spec.per_power
@@ -290,6 +262,44 @@ def _target(item: Any, k: int, path: Path, world: World) -> Target:
         note=_note(item, w),
         **fields,
     )
+
+
+def _compared(
+    item: dict[str, Any], key: str, spec: Any, world: World, w: Where
+) -> tuple[tuple[str, ...], bool]:
+    """The actors or powers an order or a crossover compares, and whether they are powers.
+
+    An order (``key = "order"``) lists two or more, from the highest; a crossover
+    (``"between"``) exactly two.
+    """
+    listed = item.get(key)
+    pair = key == "between"
+    if (
+        not isinstance(listed, list)
+        or not all(isinstance(o, str) for o in listed)
+        or len(listed) < 2
+        or (pair and len(listed) != 2)
+    ):
+        what = "two different" if pair else "a list of at least two"
+        raise w.fail(f"expected {what} actors or powers, got {excerpt(listed)}", key)
+    if len(set(listed)) != len(listed):
+        raise w.fail(
+            "expected two different actors or powers"
+            if pair
+            else "an actor or power is listed twice",
+            key,
+        )
+    powers, actors = list(world.power_ids), spec.actors(world)
+    over_powers = all(o in powers for o in listed) and spec.per_power
+    pool = powers if over_powers else actors
+    for o in listed:
+        if o not in pool:
+            raise w.fail(
+                f"unknown {'power' if over_powers else spec.kind} {excerpt(o)}",
+                key,
+                suggest(o, pool, world.aliases),
+            )
+    return tuple(listed), bool(over_powers)
 
 
 def _stance(item: dict[str, Any], w: Where, world: World) -> Target:
