@@ -731,7 +731,15 @@ def _score(args: argparse.Namespace) -> int:
     print()
     print(res.verdict())
     path = write_csv(table, args.results / "analysis" / "scores.csv")
-    print(f"\nWrote {path}")
+    from ._io import atomic_file
+    from .plots import scores_chart
+
+    fig = scores_chart(res.table).get_figure(root=True)
+    assert fig is not None
+    png = path.with_suffix(".png")
+    with atomic_file(png) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+    print(f"\nWrote {path} and {png.name}")
     return 0
 
 

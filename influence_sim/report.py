@@ -550,6 +550,18 @@ def _scores(results: ResultSet) -> str:
         ("observed", "forecast", "low", "high", "interval_score", "crps"), ".4g"
     )
     verdict = Scores(table, alpha).verdict()
+    figure = ""
+    if "obs_low" in table:  # scores written before the chart existed have no intervals
+        from .plots.evidence import scores_chart
+
+        fig = scores_chart(table).get_figure(root=True)
+        assert fig is not None
+        figure = (
+            f"<figure><img alt='scores' src='data:image/png;base64,{_png(fig)}'><figcaption>"
+            "Each held-out observation (its 95% interval in grey) against the model's "
+            "predictive interval and median (blue) and the baselines' point forecasts, "
+            "relative to the observation.</figcaption></figure>"
+        )
     return (
         "<h2 id='scores'>Scores against held-out observations</h2>"
         "<p>Each held-out level target scored for the model (its central "
@@ -557,7 +569,7 @@ def _scores(results: ResultSet) -> str:
         "CRPS) and for two naive point forecasts from the training targets: persistence of "
         "the last value and a linear trend. Lower scores are better. The model's intervals "
         "hold the replicates' spread only, not the uncertainty of its inputs.</p>"
-        f"<pre>{_esc(verdict)}</pre>" + _table(shown, numeric)
+        f"<pre>{_esc(verdict)}</pre>" + figure + _table(shown, numeric)
     )
 
 

@@ -125,6 +125,7 @@ def test_the_command_scores_a_store_and_the_report_shows_it(tmp_path, capsys):
     assert status == 0, err
     assert "persistence" in out and "lower scores are better" in out
     assert (store / "analysis" / "scores.csv").is_file()
+    assert (store / "analysis" / "scores.png").is_file()
     from matplotlib.figure import Figure
 
     from influence_sim import report
@@ -134,7 +135,44 @@ def test_the_command_scores_a_store_and_the_report_shows_it(tmp_path, capsys):
     )
     html = page.read_text()
     assert "Scores against held-out observations" in html and "href='#scores'" in html
+    assert "alt='scores'" in html  # the chart, drawn from the CSV
     # a scenario the store does not hold: one line, exit 2
     status = main(["score", str(store), "--targets", str(held), "--scenario", "nope"])
     err = capsys.readouterr().err
     assert status == 2 and len(err.splitlines()) == 1 and "no scenario 'nope'" in err
+
+
+def test_the_scores_chart_draws_one_row_per_target(run, tmp_path):
+    from matplotlib.figure import Figure
+
+    from influence_sim.errors import ArgumentError
+    from influence_sim.plots import scores_chart
+
+    held = load_targets(
+        _targets(
+            tmp_path,
+            "held",
+            [
+                ("ru_2022", "window = [2022-01-01, 2022-12-31]", 26.1),
+                ("ru_mid", "date = 2022-07-02", 25.0),
+            ],
+        )
+    )
+    training = load_targets(_targets(tmp_path, "train", [("ru_2021", "date = 2021-12-31", 24.5)]))
+    table = score(run, held, training=training).table
+    # the observation's 95% interval: sd 1.0 either side x 1.96
+    row = table[table["forecaster"] == "model"].iloc[0]
+    assert row["obs_high"] - row["obs_low"] == pytest.approx(2 * 1.959963984540054)
+    ax = Figure().add_subplot()
+    assert scores_chart(table, ax=ax) is ax
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["ru_2022", "ru_mid"]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == [
+        "observation, 95% interval",
+        "model, predictive interval",
+        "persistence",
+        "trend",
+    ]
+    assert scores_chart(table).get_figure(root=True) is not None  # a figure of its own
+    with pytest.raises(ArgumentError, match="lacks obs_low"):
+        scores_chart(table.drop(columns="obs_low"))

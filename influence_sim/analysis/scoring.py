@@ -26,7 +26,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ..core.targets import Target, Targets
+from ..core.targets import Z95, Target, Targets
 from ..errors import ArgumentError
 from ..experiment.source import ResultSource
 
@@ -172,7 +172,16 @@ def score(
         y = t.value
         x = _model_values(source, t, scenario)
         lo, hi = np.quantile(x, [alpha / 2, 1 - alpha / 2])
-        base = {"target": t.id, "observable": t.observable, "date": _when(t), "observed": y}
+        half = Z95 * t.sigma if t.sigma is not None else 0.0
+        obs_low, obs_high = t.interval if t.interval is not None else (y - half, y + half)
+        base = {
+            "target": t.id,
+            "observable": t.observable,
+            "date": _when(t),
+            "observed": y,
+            "obs_low": obs_low,
+            "obs_high": obs_high,
+        }
         rows.append(
             {
                 **base,

@@ -22,7 +22,8 @@ Modules: `style` (colours and axis helpers), `data` (series and events read from
 `marks` (fans and event marks), `timeseries`, `economy` (trade and the shares of the flows),
 `factions`, `effects`, `maps` (the schematic `regional_map` and the `choropleth` of country
 outlines), `network`, `sensitivity` (Sobol' indices and Morris's μ*–σ, with the model's noise
-shown), `discovery` (PRIM's peeling trade-off and the chosen box) and `figure_set`.
+shown), `discovery` (PRIM's peeling trade-off and the chosen box), `evidence` (held-out observations
+against the forecasts) and `figure_set`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from .data import scenario_events, series
 from .discovery import box_limits, discovery_panels, tradeoff
 from .economy import economy_panels, flow_events, has_economy
 from .effects import attribution_chart, effects_forest
+from .evidence import scores_chart
 from .factions import faction_leaders, faction_share_quantiles, faction_shares
 from .figure_set import figure_set
 from .maps import boundaries, choropleth, choropleth_of, regional_map, regional_map_panels
@@ -83,6 +85,7 @@ __all__ = [
     "regional_map_panels",
     "reputation_credibility",
     "scenario_events",
+    "scores_chart",
     "series",
     "sobol_chart",
     "tradeoff",
