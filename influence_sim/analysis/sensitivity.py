@@ -34,7 +34,7 @@ import pandas as pd
 from ..errors import ArgumentError, suggest
 from ..experiment.design import Experiment
 from ..experiment.sweep import DesignRun
-from ..experiment.uncertainty import Conclusion, Outcome, Space, evaluate, parse_conclusion
+from ..experiment.uncertainty import Conclusion, Outcome, Space, evaluate
 from ..seeds import SeedLike, design_seed, generator, root_seed
 
 __all__ = [
@@ -472,12 +472,12 @@ def conclusion_table(run: DesignRun, values: dict[str, np.ndarray] | None = None
 
 
 def conclusions_of(run: DesignRun) -> list[Conclusion]:
-    """The conclusions declared in the run's experiment, parsed again from the manifest."""
-    names = [o.name for o in run.outcomes]
-    out = []
-    for name, text in run.conclusions:
-        out.append(parse_conclusion(text, baseline=run.baseline, outcomes=names, name=name))
-    return out
+    """The conclusions declared in the run's experiment, parsed again from the manifest.
+
+    Their function terms stand for stored outcomes named by their text, so each reads the
+    stored outcomes by name.
+    """
+    return [run.conclusion(name)[0] for name, _ in run.conclusions]
 
 
 def load_sensitivity(path: str | Path) -> SensitivityRun:

@@ -23,8 +23,10 @@ Each number's provenance decides its default width as an uncertain input: a numb
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -123,10 +125,23 @@ def _provenance(table: Mapping[str, Any]) -> tuple[bool, str]:
     return False, str(table.get("assumption", ""))
 
 
+#: `world_numbers` by world-file hash: a world's numbers are read from its file once.
+_READ: dict[str, dict[str, WorldNumber]] = {}
+
+
 def world_numbers(world: World) -> dict[str, WorldNumber]:
-    """Every world number that can vary per replicate, by path, in world-file order."""
-    path = world.path
-    data = parse_toml(read_input(_as_path(path), WorldError), _as_path(path), WorldError)
+    """Every world number that can vary per replicate, by path, in world-file order.
+
+    The provenance is read from the world's file (once per file version); a file that changed
+    since the world was loaded is refused.
+    """
+    if world.sha256 in _READ:
+        return _READ[world.sha256]
+    path = Path(world.path)
+    raw = read_input(path, WorldError)
+    if hashlib.sha256(raw).hexdigest() != world.sha256:
+        raise WorldError("the file changed since the world was loaded; load it again", file=path)
+    data = parse_toml(raw, path, WorldError)
     out: dict[str, WorldNumber] = {}
 
     def add(p: str, table: Mapping[str, Any], value: Any, rng: tuple[float, float]) -> None:
@@ -155,13 +170,8 @@ def world_numbers(world: World) -> dict[str, WorldNumber]:
             if isinstance(item.get(k), dict):
                 p = f"flows.{item['state']}.{item['power']}.{k}"
                 add(p, item[k], item[k]["value"], (0.0, np.inf))
+    _READ[world.sha256] = out
     return out
-
-
-def _as_path(p: str) -> Any:
-    from pathlib import Path
-
-    return Path(p)
 
 
 def world_number(

@@ -311,13 +311,7 @@ def _open(path: Path, exp: Experiment, method: Mapping[str, Any], X: np.ndarray,
                 pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
             _save(path, manifest)
             return manifest, lock
-        manifest = read_manifest(path)
-        if manifest.get("kind") != DESIGN_KIND:
-            raise StoreError(
-                f"holds something other than a design run ({manifest.get('kind')!r}); "
-                "choose another output folder",
-                path=path,
-            )
+        manifest = _design_manifest(path, "choose another output folder")
         mine = _identity(exp, method, X)
         theirs = {k: manifest.get(k) for k in ("seed", "method", "design_sha256", "uncertainty")}
         theirs["experiment_sha256"] = manifest["experiment"]["sha256"]
@@ -475,19 +469,25 @@ def complete_design_run(path: str | Path) -> bool:
     )
 
 
-def load_design_run(path: str | Path) -> DesignRun:
-    """Read a design run's store (its manifest checked, its design read)."""
-    path = Path(path)
+def _design_manifest(path: Path, remedy: str) -> dict[str, Any]:
+    """The checked manifest of a design run's store; another kind of store is refused."""
     manifest = read_manifest(path)
     if manifest.get("kind") != DESIGN_KIND:
         raise StoreError(
-            f"not a design run (a {manifest.get('kind')!r} store); `influence-sim sensitivity` "
-            "writes one",
+            f"holds something other than a design run (a {manifest.get('kind')!r} store); "
+            + remedy,
             path=path,
         )
     missing = [k for k in _REQUIRED if k not in manifest]
     if missing:
         raise StoreError(f"manifest.json is damaged: it lacks {', '.join(missing)}", path=path)
+    return manifest
+
+
+def load_design_run(path: str | Path) -> DesignRun:
+    """Read a design run's store (its manifest checked, its design read)."""
+    path = Path(path)
+    manifest = _design_manifest(path, "`influence-sim sensitivity` writes one")
     u = manifest["uncertainty"]
     space = Space(
         tuple(u["space"]["names"]), tuple((float(a), float(b)) for a, b in u["space"]["bounds"])

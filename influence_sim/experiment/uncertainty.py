@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.inputs import WORLD_PATHS, WorldNumber, world_number, world_numbers
+from ..core.inputs import WORLD_PATHS, WorldNumber, world_number
 from ..core.measures import measure
 from ..core.scenario import Scenario
 from ..errors import ArgumentError, suggest
@@ -178,19 +178,9 @@ def _event_field(name: str, scenarios: Sequence[Scenario], fail: Fail) -> Any:
 def _world_input(name: str, scenarios: Sequence[Scenario], fail: Fail) -> WorldNumber:
     world = scenarios[0].world
     try:
-        return world_number(world, name, _numbers(world))
+        return world_number(world, name)
     except ArgumentError as exc:
         raise fail(exc.message.split(": ", 1)[-1], exc.suggestion) from None
-
-
-_NUMBERS: dict[str, dict[str, WorldNumber]] = {}
-
-
-def _numbers(world: Any) -> dict[str, WorldNumber]:
-    """`world_numbers`, read once per world file version."""
-    if world.sha256 not in _NUMBERS:
-        _NUMBERS[world.sha256] = world_numbers(world)
-    return _NUMBERS[world.sha256]
 
 
 def default_bounds(
