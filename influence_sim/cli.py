@@ -11,14 +11,16 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from .errors import ArgumentError, InputError, StoreError, safe_text
+from .errors import ArgumentError, InputError, StoreError, safe_text, suggest
 
 if TYPE_CHECKING:
     from .analysis.sensitivity import SensitivityRun
+    from .experiment.design import Experiment
     from .experiment.source import ResultSource
     from .experiment.store import ResultSet
 
@@ -98,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="complete an interrupted batch in --out (only missing chunks run)",
     )
+    p.add_argument(
+        "--inputs",
+        type=Path,
+        default=None,
+        help="CSV of input points (e.g. a calibration's non_implausible.csv): replicate r of "
+        "every scenario takes point r mod P, so effects integrate over them",
+    )
     _executor_options(p)
 
     p = sub.add_parser(
@@ -124,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--resume", action="store_true", help="complete an interrupted run in --out")
     p.add_argument("--top", type=_positive, default=8, help="inputs shown per outcome")
+    p.add_argument(
+        "--inputs",
+        type=Path,
+        default=None,
+        help="CSV of input points (e.g. a calibration's non_implausible.csv): the inputs it "
+        "names vary over the box of its points instead of their declared ranges",
+    )
     _executor_options(p)
 
     p = sub.add_parser(
@@ -181,6 +197,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder (default results/<experiment name>/calibration)",
     )
     p.add_argument("--resume", action="store_true", help="complete an interrupted calibration")
+    p.add_argument(
+        "--emulator",
+        action="store_true",
+        help="screen later waves with a Gaussian-process emulator of the previous wave "
+        "(needs the extra: pip install 'influence-sim[explore]')",
+    )
+    p.add_argument(
+        "--candidates",
+        type=_positive,
+        default=20,
+        help="with --emulator: candidates screened per point run (default 20)",
+    )
+    p.add_argument(
+        "--abc",
+        type=float,
+        default=0.05,
+        help="ABC rejection on wave 1 as a check: the share of draws accepted (default "
+        "0.05; 0 to skip)",
+    )
     _executor_options(p)
 
     p = sub.add_parser(
@@ -574,6 +609,10 @@ def _batch(args: argparse.Namespace) -> int:
     exp = load_experiment(args.experiment)
     if args.scheduler and args.executor != "dask":
         raise _InputError("--scheduler needs --executor dask")
+    if args.inputs is not None:
+        from .experiment.uncertainty import load_input_sample
+
+        exp = exp.with_inputs(load_input_sample(args.inputs, exp.scenarios))
     rs = run_experiment(
         exp,
         args.out,
@@ -590,6 +629,12 @@ def _batch(args: argparse.Namespace) -> int:
         f"point(s) x {exp.replicates} replicates, seed {exp.seed}; "
         f"{len(rs.done)} of {rs.n_chunks} chunks done in {args.out}"
     )
+    if exp.inputs is not None:
+        print(
+            f"Inputs drawn per replicate from {exp.inputs.path}: {len(exp.inputs.X):,} points "
+            f"of {len(exp.inputs.names)} inputs (replicate r takes point r mod "
+            f"{len(exp.inputs.X):,})"
+        )
     return 0
 
 
@@ -602,6 +647,9 @@ def _sensitivity(args: argparse.Namespace) -> int:
     u = uncertainty_of(exp)
     if args.scheduler and args.executor != "dask":
         raise _InputError("--scheduler needs --executor dask")
+    if args.inputs is not None:
+        exp = _within(exp, args.inputs)
+        u = uncertainty_of(exp)
     n = args.n or (20 if args.method == "morris" else 256)
     out = args.out or Path("results") / exp.name / "sensitivity" / args.method
     res = run_sensitivity(
@@ -625,6 +673,38 @@ def _sensitivity(args: argparse.Namespace) -> int:
     print(res.table(args.top))
     print(f"\nWrote {out}/indices.csv, conclusions.csv and {len(figures)} figures in {out}/figures")
     return 0
+
+
+def _within(exp: Experiment, inputs: Path) -> Experiment:
+    """The experiment with the inputs an inputs CSV names bounded by its points' box."""
+    from .experiment.sweep import uncertainty_of
+    from .experiment.uncertainty import Space, load_input_sample
+
+    u = uncertainty_of(exp)
+    sample = load_input_sample(inputs, exp.scenarios)
+    unknown = [n for n in sample.names if n not in u.space.names]
+    if unknown:
+        raise InputError(
+            f"the experiment's [uncertainty] has no input '{unknown[0]}'",
+            file=inputs,
+            item="the header",
+            field=unknown[0],
+            suggestion=suggest(unknown[0], list(u.space.names)),
+        )
+    box = {
+        n: (float(sample.X[:, j].min()), float(sample.X[:, j].max()))
+        for j, n in enumerate(sample.names)
+    }
+    bounds = []
+    for name, (lo, hi) in zip(u.space.names, u.space.bounds, strict=True):
+        if name in box:
+            lo, hi = box[name]
+            if hi <= lo:  # all points share the value: a sliver around it
+                hi = lo + 1e-9 * max(abs(lo), 1.0)
+        bounds.append((lo, hi))
+    space = Space(names=u.space.names, bounds=tuple(bounds))
+    print(f"Inputs bounded by the {len(sample.X):,} points of {inputs} ({len(box)} inputs)")
+    return replace(exp, uncertainty=replace(u, space=space))
 
 
 def _sensitivity_figures(res: SensitivityRun) -> list[Path]:
@@ -696,6 +776,8 @@ def _calibrate(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         resume=args.resume,
         progress=not args.quiet,
+        emulator=args.emulator,
+        candidates=args.candidates,
     )
     print(
         f"History matching of {exp.name} ({exp.baseline}) to {targets.name}: cutoff "
@@ -703,8 +785,58 @@ def _calibrate(args: argparse.Namespace) -> int:
         f"implausibility, discrepancy {args.discrepancy:g}\n"
     )
     print(res.describe())
-    print(f"\nWrote {out}/history_match.json and non_implausible.csv ({len(res.survivors)} points)")
+    if not 0 <= args.abc < 1:
+        raise _InputError(f"--abc is a share in [0, 1), got {args.abc}")
+    if args.abc > 0:
+        from .analysis.calibration import abc_rejection
+
+        abc = abc_rejection(
+            res,
+            exp,
+            targets,
+            accept=args.abc,
+            discrepancy=args.discrepancy,
+            cutoff=args.cutoff,
+            rank=args.rank,
+        )
+        print()
+        print(abc.describe())
+    figures = _calibration_figures(res, args.cutoff)
+    print(
+        f"\nWrote {out}/history_match.json, non_implausible.csv ({len(res.survivors)} points; "
+        f"`influence-sim batch EXPERIMENT --inputs {out}/non_implausible.csv` runs over them)"
+        f"{', abc.json' if args.abc > 0 else ''} and {len(figures)} figures in {out}/figures"
+    )
     return 0
+
+
+def _calibration_figures(res: Any, cutoff: float) -> list[Path]:
+    """The calibration's three figures, in its figures/ folder.
+
+    The observations against the model before and after, implausibility by wave, and the
+    pairwise shape of the survivors.
+    """
+    import matplotlib.pyplot as plt
+
+    from ._io import atomic_file
+    from .plots.evidence import calibration_intervals, implausibility_by_wave, pairwise_survivors
+
+    folder = res.path / "figures"
+    folder.mkdir(exist_ok=True)
+    figs: dict[str, Any] = {
+        "intervals.png": calibration_intervals(res.intervals).get_figure(root=True),
+        "implausibility.png": implausibility_by_wave(res.implausibility, cutoff=cutoff).get_figure(
+            root=True
+        ),
+        "pairwise.png": pairwise_survivors(res.survivors, res.constraint, prior=res.prior),
+    }
+    paths = []
+    for name, fig in figs.items():
+        with atomic_file(folder / name) as tmp:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        paths.append(folder / name)
+    return paths
 
 
 def _score(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from influence_sim.analysis.calibration import history_match
 from influence_sim.analysis.evidence import implausibility, readings
 from influence_sim.cli import main
 from influence_sim.core.targets import load_targets
+from influence_sim.errors import ArgumentError
 from influence_sim.experiment.sweep import load_design_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,3 +163,81 @@ def test_the_command_reports_and_refuses_bad_targets(setup, capsys):
     err = capsys.readouterr().err
     assert status == 2 and len(err.splitlines()) == 1 and "did you mean 'approval'" in err
     assert not (tmp / "x").exists()
+
+
+def test_the_figures_tables_say_what_the_evidence_did(setup):
+    res = setup[3]
+    imp = res.implausibility
+    assert set(imp["wave"]) == {1, 2} and len(imp) == 2 * 16 * 2  # waves x points x targets
+    # the long table is the cut: a wave's survivors are its points with every target <= 3
+    w2 = imp[imp["wave"] == 2].pivot(index="point", columns="target", values="implausibility")
+    assert (w2.max(axis=1) <= 3.0).sum() == len(res.survivors)
+    iv = res.intervals.set_index(["target", "stage"])
+    kg = iv.loc[("kg_approval_ru", "before")]
+    # the observation's 95% interval carries the poll's sd and the observation noise
+    from influence_sim.params import parameters
+
+    noise = parameters()["approval_noise"].default
+    half = 1.959963984540054 * np.sqrt(0.03**2 + noise**2)
+    assert kg["obs_low"] == pytest.approx(0.76 - half) and kg["obs_high"] == pytest.approx(
+        0.76 + half
+    )
+    after = iv.loc[("kg_approval_ru", "after")]
+    assert after["points"] == len(res.survivors)
+    # calibration narrows the predictive interval toward the observation
+    assert after["high"] - after["low"] < kg["high"] - kg["low"]
+    assert iv.loc[("tokayev_keeps_power", "before"), "obs_low"] == 0.5
+    assert len(res.prior) == 16 and list(res.prior.columns) == list(res.constraint.index)
+
+
+def test_a_history_match_reloads_from_its_folder(setup):
+    from influence_sim.analysis.calibration import load_history_match
+
+    tmp, _, _, res = setup
+    back = load_history_match(tmp / "hm")
+    pd.testing.assert_frame_equal(back.survivors, res.survivors)
+    pd.testing.assert_frame_equal(back.waves, res.waves, check_dtype=False)
+    pd.testing.assert_frame_equal(back.constraint, res.constraint, check_dtype=False)
+    pd.testing.assert_frame_equal(back.intervals, res.intervals, check_dtype=False)
+    assert back.unused == res.unused
+    with pytest.raises(ArgumentError, match=r"no history_match\.json"):
+        load_history_match(tmp)
+
+
+def test_abc_rejection_on_wave_one_agrees_with_history_matching(setup):
+    from influence_sim.analysis.calibration import abc_rejection
+
+    tmp, exp, targets, res = setup
+    abc = abc_rejection(res, exp, targets, accept=0.1)
+    assert abc.draws == 16 and len(abc.accepted) >= 2
+    # the accepted draws are the closest: the tolerance is the 10% quantile of the distances
+    assert (abc.accepted["distance"] <= abc.tolerance).all()
+    # ABC's posterior sits inside the non-implausible region of wave 1
+    assert abc.agreement >= 0.9
+    assert abc.summary.loc["approval_midpoint", "abc_q95"] <= 0.6
+    assert (tmp / "hm" / "abc.json").is_file() and "ABC rejection" in abc.describe()
+    with pytest.raises(ArgumentError, match="accept"):
+        abc_rejection(res, exp, targets, accept=1.5)
+
+
+def test_an_emulator_screens_the_later_waves_and_is_checked_against_the_model(setup):
+    pytest.importorskip("sklearn")
+    tmp, exp, targets, _ = setup
+    res = history_match(
+        exp,
+        targets,
+        tmp / "emu",
+        waves=2,
+        points=16,
+        emulator=True,
+        candidates=10,
+        workers=1,
+        progress=False,
+    )
+    w = res.waves.set_index("wave")
+    assert w.loc[2, "screened"] == 160 and 0 < w.loc[2, "emulator_kept"] <= 160
+    assert w.loc[2, "points"] == min(16, w.loc[2, "emulator_kept"])
+    e = res.emulator
+    assert set(e["wave"]) == {2} and set(e["quantity"]) == {"kg_approval_ru", "tokayev_keeps_power"}
+    assert ((e["coverage"] >= 0) & (e["coverage"] <= 1)).all()
+    assert "emulator check" in res.describe()

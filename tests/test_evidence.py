@@ -30,20 +30,29 @@ def targets(tmp_path_factory):
 
 def test_readings_say_what_each_target_reads(targets, baseline):
     rs = {r.target.id: r for r in readings(targets, baseline)}
-    # crossovers and stances come with the calibration runner
     assert set(rs) == {
         "kg_approval_ru",
         "kz_trade_cn",
         "kg_ru_above_cn",
         "ru_approval_by_state",
         "tokayev_keeps_power",
+        "cn_overtakes_ru_trade",
     }
     from influence_sim.analysis.evidence import unread
 
     why = unread(targets, baseline)
-    assert set(why) == {"kz_approval_cn_change", "cn_overtakes_ru_trade", "kz_abstains"}
+    assert set(why) == {"kz_approval_cn_change", "kz_abstains"}
     assert "more than a year before" in why["kz_approval_cn_change"]
-    assert "not read yet" in why["kz_abstains"]
+    # a crossover after the scenario's end is not a reading of it; nor a roll call it lacks
+    assert "no roll call 'unga_es11_1'" in why["kz_abstains"]
+    # a crossover read over its window (2023-01-01 less 90 days to the run's end), 120 days
+    cross = rs["cn_overtakes_ru_trade"]
+    assert cross.interval == (365, 365 + 1095) and len(cross.days) <= 120
+    assert cross.days[0] <= 365 - 90 + 6 and cross.days[-1] >= 730 - 7
+    assert [o.power for o in cross.outcomes[:1] + cross.outcomes[-1:]] == ["CN", "RU"]
+    late = replace(targets["cn_overtakes_ru_trade"], dates=(date(2025, 1, 1), date(2025, 6, 1)))
+    late_file = replace(targets, targets=(late,))
+    assert "after the scenario's last day" in unread(late_file, baseline)[late.id]
     (o,) = rs["kg_approval_ru"].outcomes
     # 2021-12-31 precedes the scenario: read at its start, the world's state on the eve
     assert (o.measure, o.actor, o.power, o.date) == ("approval", "KG", "RU", baseline.start)
@@ -153,3 +162,116 @@ def test_targets_meet_the_model_over_a_design(targets, baseline):
     # a higher approval midpoint lowers Kyrgyzstan's approval of Russia's leadership
     assert values["kg_approval_ru.0"][0].mean() > values["kg_approval_ru.0"][1].mean()
     assert imp[level, 0] != imp[level, 1]
+
+
+def _pair_reading(days: tuple[int, ...], interval: tuple[int, int]):
+    from influence_sim.analysis.evidence import Reading
+
+    t = Target(
+        id="c",
+        observable="share",
+        kind="crossover",
+        source="s",
+        reliability="r",
+        between=("KZ.tokayev", "KZ.nazarbayev"),
+        dates=(date(2022, 1, 5), date(2022, 1, 15)),
+    )
+    outs = tuple(
+        Outcome("share", who, date(2022, 1, 1), name=f"c.{j}@{d}")
+        for j, who in enumerate(t.between or ())
+        for d in days
+    )
+    return Reading(t, outs, days=days, interval=interval)
+
+
+def test_a_crossovers_day_and_implausibility_are_the_documented_ones():
+    days = (0, 2, 4, 6)
+    r = _pair_reading(days, (3, 5))
+    # two design rows x two replicates; the first of the pair rises, the second is flat
+    a = {0: [[0.1, 0.1], [0.1, 0.1]], 2: [[0.2, 0.1], [0.1, 0.1]]}
+    a |= {4: [[0.4, 0.4], [0.1, 0.1]], 6: [[0.5, 0.5], [0.1, 0.1]]}
+    values = {f"c.0@{d}": np.array(a[d]) for d in days}
+    values |= {f"c.1@{d}": np.full((2, 2), 0.3) for d in days}
+    from influence_sim.analysis.evidence import summarise
+
+    means, variances = summarise(r, values)
+    # row 0 crosses on day 4 in both replicates; row 1 never does: censored at day 7
+    np.testing.assert_allclose(means["c"], [4.0, 7.0])
+    np.testing.assert_allclose(variances["c"], [0.0, 0.0])
+    imp = implausibility(r, values)
+    assert imp[0] == 0.0 and imp[1] == np.inf  # inside [3, 5]; past it with no spread
+    # spread: replicates crossing on days 6 and 4, mean 5 (inside), then 6 and 6 +/- ...
+    a2 = {0: [[0.1, 0.1]], 2: [[0.1, 0.1]], 4: [[0.1, 0.4]], 6: [[0.5, 0.5]]}
+    v2 = {f"c.0@{d}": np.array(a2[d]) for d in days} | {
+        f"c.1@{d}": np.full((1, 2), 0.3) for d in days
+    }
+    assert implausibility(r, v2)[0] == 0.0
+    a3 = {0: [[0.1, 0.1]], 2: [[0.1, 0.1]], 4: [[0.1, 0.1]], 6: [[0.5, 0.5]]}
+    v3 = {f"c.0@{d}": np.array(a3[d]) for d in days} | {
+        f"c.1@{d}": np.array([[0.3, 0.3]]) for d in days
+    }
+    v3["c.1@6"] = np.array([[0.3, 0.6]])  # the second replicate never crosses: day 7
+    crossing = np.array([6.0, 7.0])
+    assert implausibility(r, v3)[0] == pytest.approx((crossing.mean() - 5) / crossing.std(ddof=1))
+
+
+def test_a_stances_implausibility_is_the_normal_quantile_of_its_probability():
+    from scipy.stats import norm
+
+    from influence_sim.analysis.evidence import Reading
+
+    t = Target(
+        id="s",
+        observable="vote",
+        kind="stance",
+        source="s",
+        reliability="r",
+        actor="KZ",
+        vote="v",
+        stance="abstain",
+    )
+    r = Reading(t, (Outcome("vote", "KZ", date(2022, 3, 2), statistic="stance", name="s.0"),))
+    codes = np.array(
+        [
+            [2, 2, 2, 2],  # all abstain: p = 1
+            [2, 2, 1, 1],  # p = 0.5: the boundary
+            [2, 1, 1, 0],  # p = 0.25
+            [0, 1, 3, -1],  # never: p = 0
+        ],
+        dtype=float,
+    )
+    imp = implausibility(r, {"s.0": codes})
+    assert imp[0] == 0.0 and imp[1] == 0.0
+    assert imp[2] == pytest.approx(norm.isf(0.25))
+    assert imp[3] == np.inf
+    # 3 is where the model gives the observed stance a probability of 0.00135
+    assert norm.isf(0.00135) == pytest.approx(3.0, abs=1e-3)
+
+
+def test_a_stance_target_reads_the_roll_call_the_model_draws():
+    import influence_sim as isim
+    from influence_sim.analysis.evidence import Reading
+
+    sc = isim.load_scenario(ROOT / "scenarios" / "ukraine_war_2022.toml")
+    t = Target(
+        id="kz",
+        observable="vote",
+        kind="stance",
+        source="s",
+        reliability="r",
+        actor="KZ",
+        vote="unga_es11_1",
+        stance="abstain",
+    )
+    from influence_sim.analysis.evidence import _stance
+
+    r: Reading = _stance(t, sc)
+    sp = Space(names=("pull_scale",), bounds=((0.5, 2.0),))
+    vals = evaluate_outcomes(
+        {sc.name: sc}, sp, np.array([[1.0]]), list(r.outcomes), replicates=40, rng=1
+    )
+    run = isim.simulate(sc, replicates=40, rng=1).votes()
+    kz = run[(run["event"] == "unga_es11_1") & (run["state"] == "KZ")].sort_values("replicate")
+    from influence_sim.core.events import STANCES
+
+    np.testing.assert_array_equal(vals["kz.0"][0], [STANCES.index(x) for x in kz["stance"]])

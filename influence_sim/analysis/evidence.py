@@ -18,32 +18,54 @@ Andrianakis et al. 2015), as pure functions on arrays:
   the mean falls on the wrong side: a threshold ``above = a`` gives ``max(0, a - E[y])`` over
   ``sqrt(var_ens + disc^2)``; an order gives the largest such shortfall over its consecutive
   pairs, on the replicate-by-replicate differences.
+  A crossover reads both series at every step of a window around its interval and finds,
+  replicate by replicate, the first day the first of the pair is above the second (censored
+  one step after the window when it never is); the distance is how far the mean crossing day
+  falls outside the interval, over the crossing day's ensemble sd (in days: the discrepancy,
+  on the observables' scale, does not apply). A stance reads the state's stance in the roll
+  call; its implausibility is the standard normal quantile of the model's probability of the
+  observed stance, ``I = max(0, Phi^-1(1 - p))``: 0 from p = 0.5 up, 3 at p = 0.00135, infinite
+  when no replicate votes so (the discrepancy does not apply either).
+- `summarise(reading, values)` gives the ensemble mean and variance of each quantity a
+  target's implausibility is computed from (the level, the change, each ordered pair's
+  difference, the crossing day, the indicator of the observed stance), and
+  `implausibility_of` the implausibility from them, so an emulator of the means
+  (`influence_sim.analysis.emulator`) can stand in for the model, its variance added.
 - `non_implausible(I, cutoff=3)` keeps the design points whose largest implausibility (or, with
   ``rank=2``, second largest, the usual guard against one bad target) is at most the cutoff.
-
-Crossovers and vote stances read whole trajectories and roll calls; they come with the
-calibration runner.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import date
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 
 import numpy as np
+from scipy.stats import norm
 
+from ..core.events import STANCES
 from ..core.scenario import Scenario
 from ..core.targets import Target, Targets
 from ..errors import ArgumentError
 from ..experiment.uncertainty import Outcome
 from ..params import parameters
 
-__all__ = ["Reading", "implausibility", "non_implausible", "readings", "unread"]
+__all__ = [
+    "Reading",
+    "implausibility",
+    "implausibility_of",
+    "non_implausible",
+    "observation_variance",
+    "readings",
+    "replicate_quantities",
+    "summarise",
+    "unread",
+]
 
-#: The kinds `implausibility` reads (crossover and stance come with the calibration runner).
-READ_KINDS = ("level", "change", "order", "threshold")
+#: The kinds `implausibility` reads: all of them.
+READ_KINDS = ("level", "change", "order", "threshold", "crossover", "stance")
 #: Observables with an observation-noise parameter (params.toml): the part of a figure's
 #: uncertainty a target's own sd does not carry (a poll's house effects and wording).
 OBSERVATION_NOISE = {"approval": "approval_noise"}
@@ -53,17 +75,34 @@ OBSERVATION_NOISE = {"approval": "approval_noise"}
 class Reading:
     """A target and the outcomes the model must produce for it (named ``<target id>.<k>``).
 
-    ``clipped`` says that a date before the scenario's start was read at the start.
+    ``clipped`` says that a date before the scenario's start was read at the start. A
+    crossover's outcomes are its pair's values at each of ``days`` (days from the scenario's
+    start; the first of the pair at every day, then the second), and ``interval`` is its
+    admissible interval in the same days.
     """
 
     target: Target
     outcomes: tuple[Outcome, ...]
     clipped: bool = False
+    days: tuple[int, ...] = field(default=())
+    interval: tuple[int, int] | None = None
+
+    @property
+    def quantities(self) -> tuple[str, ...]:
+        """The names of the quantities `summarise` gives (``<target id>`` or ``.<pair>``)."""
+        t = self.target
+        if t.kind == "order":
+            return tuple(f"{t.id}.{k}" for k in range(len(self.outcomes) - 1))
+        return (t.id,)
 
 
 def _at(scenario: Scenario, when: date) -> tuple[date, bool]:
     return (scenario.start, True) if when < scenario.start else (when, False)
 
+
+#: At most this many days of a crossover's window are read (evenly spaced steps): the
+#: crossing day is known to within the spacing.
+CROSSING_READS = 120
 
 #: How long before the scenario's start a target may be dated and still be read at the start:
 #: a year, the world file's own year of data (`World.as_of`).
@@ -73,9 +112,18 @@ STALE_DAYS = 366
 def unread(targets: Targets, scenario: Scenario) -> dict[str, str]:
     """The targets `readings` leaves out, with the reason, by id."""
     out = {}
+    votes = {e.id: e for e in scenario.events if e.kind == "vote"}
     for t in targets.targets:
         if t.kind not in READ_KINDS:
             out[t.id] = f"{t.kind} targets are not read yet"
+        elif t.kind == "stance":
+            if t.vote not in votes:
+                out[t.id] = f"the scenario '{scenario.name}' holds no roll call '{t.vote}'"
+        elif _first(t) > scenario.dates()[-1].astype(date):
+            out[t.id] = (
+                f"dated {_first(t)}, after the scenario's last day "
+                f"({scenario.dates()[-1].astype(date)})"
+            )
         elif _latest(t) < _earliest(scenario):
             out[t.id] = (
                 f"dated {_latest(t)}, more than a year before the scenario's start "
@@ -89,8 +137,25 @@ def _latest(t: Target) -> date:
     if t.kind == "change":
         assert t.to is not None
         return t.to
+    if t.kind == "crossover":
+        assert t.dates is not None
+        return t.dates[1]
     if t.window is not None:
         return t.window[1]
+    assert t.date is not None
+    return t.date
+
+
+def _first(t: Target) -> date:
+    """The first date a target observes."""
+    if t.kind == "change":
+        assert t.since is not None
+        return t.since
+    if t.kind == "crossover":
+        assert t.dates is not None
+        return t.dates[0]
+    if t.window is not None:
+        return t.window[0]
     assert t.date is not None
     return t.date
 
@@ -115,7 +180,70 @@ def readings(targets: Targets, scenario: Scenario) -> list[Reading]:
             argument="targets",
         )
     skip = unread(targets, scenario)
-    return [_reading(t, scenario) for t in targets.targets if t.id not in skip]
+    out = []
+    for t in targets.targets:
+        if t.id in skip:
+            continue
+        if t.kind == "crossover":
+            out.append(_crossing(t, scenario))
+        elif t.kind == "stance":
+            out.append(_stance(t, scenario))
+        else:
+            out.append(_reading(t, scenario))
+    return out
+
+
+def _crossing(t: Target, scenario: Scenario) -> Reading:
+    """A crossover's pair read over its interval widened by its length (7 to 90 days).
+
+    A crossing before the window reads as its first day, one after it as the day after its
+    last: either way the distance to the interval is a lower bound, so the target is still
+    ruled out where it should be. A run that ends inside the interval without crossing is
+    consistent with it (censored).
+    """
+    assert t.dates is not None and t.between is not None
+    lo, hi = t.dates
+    pad = min(max((hi - lo).days, 7), 90)
+    last = scenario.dates()[-1].astype(date)
+    first = max(scenario.start, lo - timedelta(days=pad))
+    end = min(last, hi + timedelta(days=pad))
+    a, b = scenario.step_of(first), scenario.step_of(end)
+    stride = -(-(b - a + 1) // CROSSING_READS)  # at most CROSSING_READS days read
+    days = tuple(k * scenario.step_days for k in range(a, b + 1, stride))
+    over_powers = t.actor is not None
+    outs = []
+    for j, who in enumerate(t.between):
+        for d in days:
+            when = scenario.start + timedelta(days=d)
+            actor, power = (t.actor, who) if over_powers else (who, t.power)
+            outs.append(
+                Outcome(
+                    t.observable,
+                    actor,
+                    when,
+                    power=power,
+                    scenario=scenario.name,
+                    name=f"{t.id}.{j}@{d}",
+                )
+            )
+    interval = ((lo - scenario.start).days, (hi - scenario.start).days)
+    return Reading(t, tuple(outs), lo < scenario.start, days, interval)
+
+
+def _stance(t: Target, scenario: Scenario) -> Reading:
+    """A stance target's outcome: the state's stance code in the roll call."""
+    event = next(e for e in scenario.events if e.id == t.vote)
+    when = min(event.date + timedelta(days=event.jitter), scenario.dates()[-1].astype(date))
+    out = Outcome(
+        "vote",
+        t.actor,
+        when,
+        statistic="stance",
+        scenario=scenario.name,
+        vote=t.vote,
+        name=f"{t.id}.0",
+    )
+    return Reading(t, (out,))
 
 
 def _reading(t: Target, scenario: Scenario) -> Reading:
@@ -155,6 +283,70 @@ def _reading(t: Target, scenario: Scenario) -> Reading:
     return Reading(t, named, clipped)
 
 
+def replicate_quantities(
+    reading: Reading, values: Mapping[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Each of the reading's quantities per design point and replicate, (rows, replicates).
+
+    ``values`` maps each outcome name of the reading to its values, (rows, replicates). The
+    quantities (`Reading.quantities`): a level's value, a change's difference, a threshold's
+    value, each ordered pair's difference replicate by replicate, a crossover's crossing day,
+    the indicator that the replicate's stance is the observed one.
+    """
+    t = reading.target
+    ys = [np.asarray(values[o.name], dtype=float) for o in reading.outcomes]
+    for y in ys:
+        if y.ndim != 2:
+            raise ArgumentError(
+                f"values of {t.id} must be (rows, replicates), got {y.shape}", argument="values"
+            )
+    if t.kind == "change":
+        qs = [ys[1] - ys[0]]
+    elif t.kind == "order":
+        qs = [hi - lo for hi, lo in itertools.pairwise(ys)]
+    elif t.kind == "crossover":
+        n = len(reading.days)
+        a, b = np.stack(ys[:n], axis=-1), np.stack(ys[n:], axis=-1)  # (rows, reps, days)
+        above = a > b
+        first = np.where(above.any(axis=-1), above.argmax(axis=-1), n)
+        days = np.array([*reading.days, reading.days[-1] + 1], dtype=float)
+        qs = [days[first]]
+    elif t.kind == "stance":
+        qs = [(ys[0] == STANCES.index(str(t.stance))).astype(float)]
+    else:
+        qs = [ys[0]]
+    return dict(zip(reading.quantities, qs, strict=True))
+
+
+def summarise(
+    reading: Reading, values: Mapping[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The ensemble mean and variance of each of the reading's quantities, each (rows,).
+
+    The quantities are `replicate_quantities`'; the variance is across replicates (ddof 1).
+    """
+    qs = replicate_quantities(reading, values)
+    means = {name: q.mean(axis=1) for name, q in qs.items()}
+    variances = {
+        name: q.var(axis=1, ddof=1) if q.shape[1] > 1 else np.zeros(len(q))
+        for name, q in qs.items()
+    }
+    return means, variances
+
+
+def observation_variance(t: Target, noise: float | None = None) -> float:
+    """A level's or change's observation variance.
+
+    Its own sd squared plus the observable's observation noise squared (`OBSERVATION_NOISE`;
+    ``noise`` overrides it), twice for a change.
+    """
+    assert t.sigma is not None
+    if noise is None:
+        name = OBSERVATION_NOISE.get(t.observable)
+        noise = float(parameters()[name].default) if name else 0.0
+    return float(t.sigma**2 + noise**2 * (2 if t.kind == "change" else 1))
+
+
 def implausibility(
     reading: Reading,
     values: Mapping[str, np.ndarray],
@@ -170,44 +362,57 @@ def implausibility(
     changes (default: its parameter's documented value, `OBSERVATION_NOISE`; 0 for the
     observables without one).
     """
+    means, variances = summarise(reading, values)
+    return implausibility_of(reading, means, variances, discrepancy=discrepancy, noise=noise)
+
+
+def implausibility_of(
+    reading: Reading,
+    means: Mapping[str, np.ndarray],
+    variances: Mapping[str, np.ndarray],
+    *,
+    discrepancy: float = 0.0,
+    noise: float | None = None,
+) -> np.ndarray:
+    """The implausibility from the quantities' means and variances (`summarise`), (rows,).
+
+    The variances may carry more than the ensemble's: an emulator's variance is added to
+    them when it stands in for the model.
+    """
     t = reading.target
-    ys = [np.asarray(values[o.name], dtype=float) for o in reading.outcomes]
-    for y in ys:
-        if y.ndim != 2:
-            raise ArgumentError(
-                f"values of {t.id} must be (rows, replicates), got {y.shape}", argument="values"
-            )
     if discrepancy < 0:
         raise ArgumentError("the discrepancy is an sd: >= 0", argument="discrepancy")
     d2 = discrepancy**2
-
-    def var(y: np.ndarray) -> np.ndarray:
-        out: np.ndarray = y.var(axis=1, ddof=1) if y.shape[1] > 1 else np.zeros(len(y))
-        return out
-
+    q = reading.quantities
+    m = {k: np.asarray(means[k], dtype=float) for k in q}
+    v = {k: np.maximum(np.asarray(variances[k], dtype=float), 0.0) for k in q}
     if t.kind in ("level", "change"):
-        y = ys[0] if t.kind == "level" else ys[1] - ys[0]
-        assert t.value is not None and t.sigma is not None
-        if noise is None:
-            name = OBSERVATION_NOISE.get(t.observable)
-            noise = float(parameters()[name].default) if name else 0.0
-        obs = t.sigma**2 + noise**2 * (2 if t.kind == "change" else 1)
-        out: np.ndarray = np.abs(y.mean(axis=1) - t.value) / np.sqrt(obs + var(y) + d2)
+        assert t.value is not None
+        obs = observation_variance(t, noise)
+        out: np.ndarray = np.abs(m[t.id] - t.value) / np.sqrt(obs + v[t.id] + d2)
         return out
     if t.kind == "threshold":
-        y = ys[0]
         if t.above is not None:
-            gap = t.above - y.mean(axis=1)
+            gap = t.above - m[t.id]
         else:
             assert t.below is not None
-            gap = y.mean(axis=1) - t.below
-        return _shortfall(gap, var(y) + d2)
+            gap = m[t.id] - t.below
+        return _shortfall(gap, v[t.id] + d2)
     if t.kind == "order":
-        worst = np.zeros(len(ys[0]))
-        for hi, lo in itertools.pairwise(ys):
-            diff = hi - lo  # replicate by replicate: must be > 0
-            worst = np.maximum(worst, _shortfall(-diff.mean(axis=1), var(diff) + d2))
+        worst = np.zeros(len(m[q[0]]))
+        for k in q:  # each pair's difference must be > 0
+            worst = np.maximum(worst, _shortfall(-m[k], v[k] + d2))
         return worst
+    if t.kind == "crossover":
+        assert reading.interval is not None
+        lo, hi = reading.interval
+        gap = np.maximum(lo - m[t.id], m[t.id] - hi)
+        return _shortfall(gap, v[t.id])
+    if t.kind == "stance":
+        p = np.clip(m[t.id], 0.0, 1.0)
+        with np.errstate(divide="ignore"):
+            stance: np.ndarray = np.maximum(0.0, norm.isf(p))
+        return stance
     raise ArgumentError(f"{t.kind} targets are not read yet", argument="reading")
 
 

@@ -106,11 +106,14 @@ class Runner:
         root: np.random.SeedSequence,
         params: Mapping[str, np.ndarray] | None = None,
         world_inputs: Mapping[str, np.ndarray] | None = None,
+        fields: Mapping[str, np.ndarray] | None = None,
     ) -> None:
         """Sample the events' plans and build the ensemble.
 
         ``params`` overrides global parameters, ``world_inputs`` world numbers by path
-        (`influence_sim.core.inputs`), each with one value per replicate (R,).
+        (`influence_sim.core.inputs`), ``fields`` events' drawn fields by ``<event id>.<field>``
+        (the value replaces the draw; a field of an event the scenario lacks does nothing),
+        each with one value per replicate (R,).
         """
         self.scenario = scenario
         noise = [generator(replicate_seed(root, k, NOISE)) for k in ids]
@@ -119,6 +122,11 @@ class Runner:
             scenario.world, resolved, len(ids), scenario.step_days, noise, world_inputs
         )
         self.plans = [EventPlan.sample(e, scenario, ids, root) for e in scenario.events]
+        for plan in self.plans:
+            head = f"{plan.event.id}."
+            for key, column in (fields or {}).items():
+                if key.startswith(head) and key[len(head) :] in plan.values:
+                    plan.values[key[len(head) :]] = np.array(column, dtype=float)
         self.by_step: dict[int, list[EventPlan]] = {}
         for plan in self.plans:
             for t in np.unique(plan.step[plan.status == 0]):
@@ -153,11 +161,17 @@ def run_ensemble(
     every: int = 1,
     factions: bool = False,
     progress: str | None = None,
+    params: Mapping[str, np.ndarray] | None = None,
+    world_inputs: Mapping[str, np.ndarray] | None = None,
+    fields: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, list[EventPlan], Ensemble]:
-    """Run replicates ``ids`` of ``scenario``; return recorded arrays, steps, plans, state."""
+    """Run replicates ``ids`` of ``scenario``; return recorded arrays, steps, plans, state.
+
+    ``params``, ``world_inputs`` and ``fields`` give inputs per replicate (`Runner`).
+    """
     from tqdm import tqdm
 
-    runner = Runner(scenario, ids, root)
+    runner = Runner(scenario, ids, root, params, world_inputs, fields)
     rec = Recorder(runner.ens, scenario.steps, every, factions)
     bar = tqdm(
         total=scenario.steps, desc=progress, unit="step", disable=progress is None, leave=False

@@ -92,7 +92,7 @@ def _run(
         key = (t.scenario, t.point)
         if key not in cache:
             cache[key] = exp.at_point(exp.scenarios[t.scenario], t.point)
-        return cache[key], t, exp.seed, exp.output
+        return cache[key], t, exp.seed, exp.output, exp.inputs
 
     todo = sum(t.end - t.start for t in tasks)
     with tqdm(

@@ -32,7 +32,7 @@ from ..core.scenario import Scenario, load_scenario
 from ..errors import ExperimentError, InputError, Where, bad_id, excerpt, one_of, suggest
 from ..params import parameters
 from ..seeds import design_seed
-from .uncertainty import UNCERTAINTY_SECTIONS, Uncertainty, read_uncertainty
+from .uncertainty import UNCERTAINTY_SECTIONS, InputSample, Uncertainty, read_uncertainty
 
 __all__ = [
     "MAX_POINTS",
@@ -127,6 +127,10 @@ class Experiment:
         The experiment file's text (stored in the manifest).
     sha256 : str
         Identity: hash of the experiment's content and its scenarios' hashes.
+    inputs : InputSample or None
+        Input points drawn per replicate (replicate r takes point r mod P), e.g. the
+        non-implausible points of a calibration (``influence-sim batch --inputs``); part of
+        the results' identity.
     """
 
     name: str
@@ -146,6 +150,7 @@ class Experiment:
     uncertainty: Uncertainty | None = None
     text: str = field(default="", repr=False)
     sha256: str = ""
+    inputs: InputSample | None = None
 
     @property
     def names(self) -> list[str]:
@@ -162,6 +167,11 @@ class Experiment:
     def at_point(self, scenario: Scenario, point: int) -> Scenario:
         """The scenario with design point ``point``'s parameters applied."""
         return with_params(scenario, self.points[point])
+
+    def with_inputs(self, inputs: InputSample | None) -> Experiment:
+        """The experiment run over input points drawn per replicate (a new identity)."""
+        exp = replace(self, inputs=inputs)
+        return replace(exp, sha256=identity_sha256(exp.identity()))
 
     def tasks(self) -> list[Task]:
         """Every chunk of the experiment, in a fixed order."""
@@ -187,6 +197,7 @@ class Experiment:
             "points": list(self.points),
             "output": self.output.as_dict(),
             "scenarios": [{"name": s.name, "sha256": s.sha256} for s in self.scenarios],
+            **({"inputs": self.inputs.as_dict()} if self.inputs is not None else {}),
         }
 
 

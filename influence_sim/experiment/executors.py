@@ -20,6 +20,7 @@ from ..errors import ArgumentError
 from ..seeds import point_seed
 from .design import Output, Task
 from .run import simulate
+from .uncertainty import InputSample
 
 __all__ = ["ChunkResult", "execute", "run_task"]
 
@@ -38,14 +39,23 @@ class ChunkResult:
     votes: pd.DataFrame
 
 
-def run_task(scenario: Scenario, task: Task, seed: int, output: Output) -> ChunkResult:
+def run_task(
+    scenario: Scenario,
+    task: Task,
+    seed: int,
+    output: Output,
+    inputs: InputSample | None = None,
+) -> ChunkResult:
     """Run one chunk: replicates [task.start, task.end) of ``scenario`` (already at its point).
 
-    Replicate k uses the streams keyed ``(point, k, ...)`` under the root ``seed``.
+    Replicate k uses the streams keyed ``(point, k, ...)`` under the root ``seed``, and, with
+    ``inputs``, the input point ``k mod P``.
     """
+    ids = range(task.start, task.end)
     res = simulate(
         scenario,
-        replicates=range(task.start, task.end),
+        replicates=ids,
+        inputs=inputs.columns(ids) if inputs is not None else None,
         rng=point_seed(seed, task.point),
         every=output.every,
         factions=output.factions,

@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from ..errors import ArgumentError, StoreError
 from ..seeds import SeedLike, root_seed
 from .budget import ENV, format_bytes, memory_budget, run_bytes
 from .source import ScenarioRecord, named_states
+from .uncertainty import split_inputs
 
 __all__ = ["VOTE_COLUMNS", "Result", "RunFiles", "load_run", "simulate"]
 
@@ -561,6 +562,7 @@ def simulate(
     factions: bool = False,
     progress: str | None = None,
     check_memory: bool = True,
+    inputs: Mapping[str, np.ndarray] | None = None,
 ) -> Result:
     """Run replicates of a scenario as one vectorised ensemble.
 
@@ -583,6 +585,10 @@ def simulate(
         Refuse (`ArgumentError` on ``replicates``) a run whose estimated memory exceeds the
         budget (`influence_sim.experiment.budget`), before allocating anything. A batch
         checks its chunks once, up front, and runs them without this check.
+    inputs : mapping of str to ndarray, optional
+        Uncertain inputs per replicate, one value per replicate id: global parameters, event
+        fields (``event.<id>.<field>``) and world numbers by path, as an experiment's
+        ``[uncertainty]`` names them (`influence_sim.experiment.uncertainty.InputSample`).
 
     Returns
     -------
@@ -612,8 +618,17 @@ def simulate(
                 argument="replicates",
             )
     root = root_seed(rng)
+    params, fields, world = split_inputs(inputs or {})
     data, steps, plans, ens = run_ensemble(
-        scenario, ids, root, every=every, factions=factions, progress=progress
+        scenario,
+        ids,
+        root,
+        every=every,
+        factions=factions,
+        progress=progress,
+        params=params,
+        world_inputs=world,
+        fields=fields,
     )
     return Result(
         scenario=scenario,

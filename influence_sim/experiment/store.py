@@ -300,6 +300,7 @@ def _new_manifest(exp: Experiment) -> dict[str, Any]:
             "at": [d.isoformat() for d in exp.at],
         },
         "scenarios": [{"index": k, **s.provenance()} for k, s in enumerate(exp.scenarios)],
+        **({"inputs": exp.inputs.as_dict()} if exp.inputs is not None else {}),
         "chunks": {
             t.id: {
                 "status": "pending",
@@ -725,6 +726,7 @@ def _identity_sha256(manifest: dict[str, Any]) -> str:
         "points": [p["params"] for p in manifest["points"]],
         "output": manifest["output"],
         "scenarios": [{"name": s["name"], "sha256": s["sha256"]} for s in manifest["scenarios"]],
+        **({"inputs": manifest["inputs"]} if "inputs" in manifest else {}),
     }
     return identity_sha256(identity)
 

@@ -35,6 +35,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,7 @@ __all__ = [
     "EVENT_INPUT",
     "STATISTICS",
     "Conclusion",
+    "InputSample",
     "Outcome",
     "Space",
     "check_space",
@@ -58,7 +60,9 @@ __all__ = [
     "evaluate",
     "evaluate_outcomes",
     "input_kind",
+    "load_input_sample",
     "parse_conclusion",
+    "split_inputs",
 ]
 
 #: The prefix of an event field's input name: ``event.<event id>.<field>``.
@@ -365,7 +369,11 @@ class Outcome:
         The date of a ``value``, or the end of the window of ``mean`` and ``time_to``.
     start : datetime.date, optional
         The window's start (``mean``, ``time_to``).
-    statistic : {"value", "mean", "time_to"}
+    statistic : {"value", "mean", "time_to", "stance"}
+        ``stance`` (used by the stance targets of `influence_sim.analysis.evidence`) reads
+        the state ``actor``'s stance in the roll call ``vote`` (``measure = "vote"``, at the
+        vote's ``date``) as its code in `STANCES` (0 yes, 1 no, 2 abstain, 3 absent; -1 when
+        the roll call was not held in the replicate).
     level : float, optional
         The level of ``time_to``: days from ``start`` until the measure first reaches it
         (censored at the window's length plus one step when it never does).
@@ -387,6 +395,7 @@ class Outcome:
     scenario: str | None = None
     against: str | None = None
     name: str = ""
+    vote: str | None = None
 
     @property
     def series(self) -> tuple[Any, ...]:
@@ -398,7 +407,7 @@ class Outcome:
             self.start,
             self.date,
             self.statistic,
-            self.level,
+            self.level if self.statistic != "stance" else self.vote,
         )
 
     @property
@@ -407,6 +416,8 @@ class Outcome:
         who = f"{self.actor}/{self.power}" if self.power else str(self.actor)
         when = f"{self.start}..{self.date}" if self.start else str(self.date)
         fn = "effect" if self.against else "value"
+        if self.statistic == "stance":
+            return f"stance({self.scenario}, {self.vote}, {self.actor})"
         tail = f", level={self.level:g}" if self.statistic == "time_to" else ""
         stat = "" if self.statistic in ("value", "mean") else f"{self.statistic}:"
         return f"{stat}{fn}({self.scenario}, {self.measure}, {who}, {when}{tail})"
@@ -425,6 +436,7 @@ class Outcome:
             "level": self.level,
             "scenario": self.scenario,
             "against": self.against,
+            **({"vote": self.vote} if self.vote is not None else {}),
         }
 
 
@@ -435,6 +447,18 @@ def check_outcome(outcome: Outcome, scenario: Scenario, fail: OutcomeFail) -> No
     at fault (``measure``, ``actor``, ``power``, ``date``, ``window``, ``statistic``,
     ``level``).
     """
+    if outcome.statistic == "stance":
+        votes = {e.id for e in scenario.events if e.kind == "vote"}
+        if outcome.vote not in votes:
+            raise fail(
+                f"'{scenario.name}' has no roll call '{outcome.vote}' (its vote events: "
+                f"{', '.join(sorted(votes)) or 'none'})",
+                suggest(str(outcome.vote), sorted(votes)),
+                "vote",
+            )
+        if outcome.actor not in scenario.world.state_ids:
+            raise fail(f"a stance is a state's, not '{outcome.actor}'", None, "actor")
+        return
     try:
         spec = measure(outcome.measure)
     except ArgumentError as exc:
@@ -705,11 +729,15 @@ def parse_conclusion(
 # evaluation on the model
 
 
-def _split(space: Space, X: np.ndarray, k: int) -> tuple[dict, dict, dict]:
-    """The design's columns per replicate (each row repeated k times), by kind of input."""
+def split_inputs(
+    columns: Mapping[str, np.ndarray],
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Per-replicate input columns by kind, as `influence_sim.core.runner.Runner` takes them.
+
+    Parameters, event fields (keyed ``<event id>.<field>``) and world numbers.
+    """
     params, fields, world = {}, {}, {}
-    for j, name in enumerate(space.names):
-        column = np.repeat(X[:, j], k)
+    for name, column in columns.items():
         kind = input_kind(name)
         if kind == "event":
             fields[name[len(EVENT_INPUT) :]] = column
@@ -718,6 +746,101 @@ def _split(space: Space, X: np.ndarray, k: int) -> tuple[dict, dict, dict]:
         else:
             params[name] = column
     return params, fields, world
+
+
+#: Bookkeeping columns an inputs file may carry besides the inputs (``abc_accepted.csv``).
+BOOKKEEPING = ("point", "replicate", "distance")
+
+
+@dataclass(frozen=True)
+class InputSample:
+    """Input points drawn per replicate: replicate r of every scenario takes row r mod P.
+
+    Read by `load_input_sample` from a CSV with one column per input (``non_implausible.csv``
+    of `influence-sim calibrate`). With it an experiment runs its scenarios over the points
+    the evidence allows, replicate by replicate, so a counterfactual's paired effect
+    integrates over them (the baseline and the counterfactual share each replicate's point).
+    """
+
+    names: tuple[str, ...]
+    X: np.ndarray
+    path: str
+    sha256: str
+
+    def columns(self, ids: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
+        """Each input's value for replicates ``ids``."""
+        rows = self.X[np.asarray(ids, dtype=np.int64) % len(self.X)]
+        return {name: rows[:, j].copy() for j, name in enumerate(self.names)}
+
+    def as_dict(self) -> dict[str, Any]:
+        """As recorded in a store's manifest and identity."""
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "names": list(self.names),
+            "points": len(self.X),
+        }
+
+
+def load_input_sample(path: str | Path, scenarios: Sequence[Scenario]) -> InputSample:
+    """Read an inputs CSV and check its columns against ``scenarios`` (the baseline first).
+
+    Raises `InputError` naming the file, the column (and row) on bad input.
+    """
+    import hashlib
+
+    import pandas as pd
+
+    from ..errors import InputError
+
+    file = Path(path)
+
+    def fail(
+        message: str, item: str | None = None, fld: str | None = None, sugg: str | None = None
+    ) -> InputError:
+        return InputError(message, file=file, item=item, field=fld, suggestion=sugg)
+
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise fail(f"cannot read the inputs file: {exc.strerror or exc}") from None
+    try:
+        frame = pd.read_csv(file)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise fail(f"not a CSV of input points: {str(exc)[:120]}") from None
+    names = [c for c in frame.columns if c not in BOOKKEEPING]
+    if not names:
+        raise fail("no input columns (one column per input, e.g. non_implausible.csv)")
+    if frame.empty:
+        raise fail(
+            "no points: the file has a header only (did the calibration rule out every "
+            "point? read its history_match.json)"
+        )
+    X = np.empty((len(frame), len(names)))
+    for j, name in enumerate(names):
+        col = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(col))
+        if bad.size:
+            raise fail(
+                f"not a finite number: {frame[name].iloc[bad[0]]!r}",
+                f"row {int(bad[0]) + 2}",
+                name,
+            )
+        X[:, j] = col
+    for j, name in enumerate(names):
+        lo, hi = float(X[:, j].min()), float(X[:, j].max())
+        if hi <= lo:
+            hi = float(np.nextafter(lo, np.inf))
+        space = Space(names=(name,), bounds=((lo, hi),))
+
+        def column_fail(_name: str, name: str = name) -> Fail:
+            def f(message: str, suggestion: str | None) -> Exception:
+                return fail(message, "the header", name, suggestion)
+
+            return f
+
+        check_space(space, scenarios, fail=column_fail)
+    return InputSample(tuple(names), X, str(file), hashlib.sha256(raw).hexdigest())
 
 
 def _series(
@@ -733,16 +856,18 @@ def _series(
 
     n = len(X)
     ids = np.tile(np.arange(k), n)  # the same k replicate streams at every point
-    params, fields, world = _split(space, X, k)
-    runner = Runner(scenario, ids, root, params=params, world_inputs=world)
-    for plan in runner.plans:
-        for key, column in fields.items():
-            head = f"{plan.event.id}."
-            if key.startswith(head) and key[len(head) :] in plan.values:
-                plan.values[key[len(head) :]] = column.copy()
+    params, fields, world = split_inputs(
+        {name: np.repeat(X[:, j], k) for j, name in enumerate(space.names)}
+    )
+    runner = Runner(scenario, ids, root, params=params, world_inputs=world, fields=fields)
     step_of = scenario.step_of
-    plans = []
+    plans: list[tuple[Any, ...]] = []
     for meas, actor, power, start, end, stat, level in series:
+        if stat == "stance":  # read once the roll call's step has been applied
+            col = scenario.world.index[actor]
+            at = min(step_of(end) + 1, scenario.steps)
+            plans.append((None, col, at + 1, at, stat, level))  # never due: read at the end
+            continue
         spec = measure(meas)
         col = spec.column(scenario.world, actor, power)
         first = step_of(start) if start else step_of(end)
@@ -775,8 +900,11 @@ def _series(
             break
         runner.advance()
     out = []
-    for j, (_spec, _col, first, stop, stat, _level) in enumerate(plans):
-        if stat == "mean":
+    for j, (_spec, col, first, stop, stat, level) in enumerate(plans):
+        if stat == "stance":
+            record = runner.ens.votes.get(str(level))
+            v = np.full(n * k, -1.0) if record is None else record[:, col].astype(float)
+        elif stat == "mean":
             v = acc[j] / (stop - first + 1)
         elif stat == "time_to":
             censored = (stop - first + 1) * scenario.step_days

@@ -23,7 +23,8 @@ Modules: `style` (colours and axis helpers), `data` (series and events read from
 `factions`, `effects`, `maps` (the schematic `regional_map` and the `choropleth` of country
 outlines), `network`, `sensitivity` (Sobol' indices and Morris's μ*–σ, with the model's noise
 shown), `discovery` (PRIM's peeling trade-off and the chosen box), `evidence` (held-out observations
-against the forecasts) and `figure_set`.
+against the forecasts; calibration's targets before and after, implausibility by wave and the
+non-implausible points) and `figure_set`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,12 @@ from .data import scenario_events, series
 from .discovery import box_limits, discovery_panels, tradeoff
 from .economy import economy_panels, flow_events, has_economy
 from .effects import attribution_chart, effects_forest
-from .evidence import scores_chart
+from .evidence import (
+    calibration_intervals,
+    implausibility_by_wave,
+    pairwise_survivors,
+    scores_chart,
+)
 from .factions import faction_leaders, faction_share_quantiles, faction_shares
 from .figure_set import figure_set
 from .maps import boundaries, choropleth, choropleth_of, regional_map, regional_map_panels
@@ -64,6 +70,7 @@ __all__ = [
     "balance_panels",
     "boundaries",
     "box_limits",
+    "calibration_intervals",
     "choropleth",
     "choropleth_of",
     "discovery_panels",
@@ -78,8 +85,10 @@ __all__ = [
     "figure_set",
     "flow_events",
     "has_economy",
+    "implausibility_by_wave",
     "morris_chart",
     "network_view",
+    "pairwise_survivors",
     "power_color",
     "regional_map",
     "regional_map_panels",
