@@ -854,24 +854,37 @@ def _score(args: argparse.Namespace) -> int:
     held = load_targets(args.targets)
     training = load_targets(args.training) if args.training else None
     res = score(source, held, training=training, scenario=args.scenario, alpha=args.alpha)
-    table = res.table.assign(alpha=args.alpha)
-    print(
-        f"Scores against {held.name} ({len(table['target'].unique())} held-out level targets); "
-        f"central {1 - args.alpha:.0%} intervals; lower scores are better\n"
-    )
-    print(table.drop(columns=["observable", "alpha"]).round(4).to_string(index=False))
-    print()
-    print(res.verdict())
-    path = write_csv(table, args.results / "analysis" / "scores.csv")
     from ._io import atomic_file
     from .plots import scores_chart
 
-    fig = scores_chart(res.table).get_figure(root=True)
-    assert fig is not None
-    png = path.with_suffix(".png")
-    with atomic_file(png) as tmp:
-        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
-    print(f"\nWrote {path} and {png.name}")
+    written = []
+    if not res.table.empty:
+        table = res.table.assign(alpha=args.alpha)
+        print(
+            f"Scores against {held.name} ({len(table['target'].unique())} held-out level "
+            f"targets); central {1 - args.alpha:.0%} intervals; lower scores are better\n"
+        )
+        print(table.drop(columns=["observable", "alpha"]).round(4).to_string(index=False))
+        print()
+        path = write_csv(table, args.results / "analysis" / "scores.csv")
+        fig = scores_chart(res.table).get_figure(root=True)
+        assert fig is not None
+        png = path.with_suffix(".png")
+        with atomic_file(png) as tmp:
+            fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        written += [str(path), png.name]
+    if not res.stances.empty:
+        st = res.stances
+        print(
+            f"Roll-call stances ({st['target'].nunique()} held-out stance targets): the "
+            "forecasters' probabilities; Brier and log scores, lower is better\n"
+        )
+        cols = ["target", "observed", "forecaster", "p_observed", "covers", "brier", "log_score"]
+        print(st[cols].round(4).to_string(index=False))
+        print()
+        written.append(str(write_csv(st, args.results / "analysis" / "stance_scores.csv")))
+    print(res.verdict())
+    print(f"\nWrote {', '.join(written)}")
     return 0
 
 

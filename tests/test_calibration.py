@@ -241,3 +241,25 @@ def test_an_emulator_screens_the_later_waves_and_is_checked_against_the_model(se
     assert set(e["wave"]) == {2} and set(e["quantity"]) == {"kg_approval_ru", "tokayev_keeps_power"}
     assert ((e["coverage"] >= 0) & (e["coverage"] <= 1)).all()
     assert "emulator check" in res.describe()
+
+
+def test_a_calibration_needs_no_outcomes_and_sensitivity_says_it_does(tmp_path, capsys):
+    text = EXPERIMENT.format(root=ROOT)
+    bare = text[: text.index("[[outcomes]]")]
+    (tmp_path / "exp.toml").write_text(bare)
+    (tmp_path / "targets.toml").write_text(TARGETS)
+    exp = isim.load_experiment(tmp_path / "exp.toml")
+    assert exp.uncertainty is not None and exp.uncertainty.outcomes == ()
+    res = history_match(
+        exp,
+        load_targets(tmp_path / "targets.toml"),
+        tmp_path / "hm",
+        waves=1,
+        points=8,
+        workers=1,
+        progress=False,
+    )
+    assert len(res.waves) == 1
+    status = main(["sensitivity", str(tmp_path / "exp.toml"), "--out", str(tmp_path / "s"), "-q"])
+    err = capsys.readouterr().err
+    assert status == 2 and "[[outcomes]]" in err and "needs at least one outcome" in err

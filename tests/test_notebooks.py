@@ -33,13 +33,14 @@ def snapshot() -> set[Path]:
     } | set(ROOT.iterdir())
 
 
-def test_the_five_notebooks_are_there():
+def test_the_six_notebooks_are_there():
     assert NAMES == [
         "01_kazakhstan_2022.ipynb",
         "02_counterfactuals.ipynb",
         "03_your_own_scenario.ipynb",
         "04_mesa_interop.ipynb",
         "05_what_drives_the_conclusion.ipynb",
+        "06_evidence.ipynb",
     ]
 
 

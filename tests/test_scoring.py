@@ -176,3 +176,93 @@ def test_the_scores_chart_draws_one_row_per_target(run, tmp_path):
     assert scores_chart(table).get_figure(root=True) is not None  # a figure of its own
     with pytest.raises(ArgumentError, match="lacks obs_low"):
         scores_chart(table.drop(columns="obs_low"))
+
+
+def test_brier_and_log_scores_and_the_predictive_set_are_their_definitions():
+    from influence_sim.analysis.scoring import _predictive_set, brier_score, log_score
+
+    p = np.array([0.1, 0.2, 0.6, 0.1])  # yes, no, abstain, absent
+    assert brier_score(p, 2) == pytest.approx(0.01 + 0.04 + 0.16 + 0.01)
+    assert brier_score(np.array([0.0, 0.0, 1.0, 0.0]), 2) == 0.0
+    assert brier_score(np.array([1.0, 0.0, 0.0, 0.0]), 2) == 2.0
+    assert log_score(p, 2) == pytest.approx(-np.log(0.6))
+    assert log_score(p * np.array([1, 1, 1, 0]) / 0.9, 3) == np.inf
+    assert _predictive_set(p, 0.9) == {"abstain", "no", "yes"}  # 0.6 + 0.2 + 0.1
+    assert _predictive_set(p, 0.5) == {"abstain"}
+    uniform = np.full(4, 0.25)
+    assert brier_score(uniform, 0) == pytest.approx(0.75)
+    assert log_score(uniform, 0) == pytest.approx(np.log(4))
+
+
+def test_stances_are_scored_from_the_roll_calls_the_model_draws(tmp_path, capsys):
+    exp_path = tmp_path / "exp.toml"
+    exp_path.write_text(
+        "[experiment]\n"
+        'name = "votes"\n'
+        f'baseline = "{ROOT / "scenarios" / "ukraine_war_2022.toml"}"\n'
+        "replicates = 40\nseed = 3\nchunk = 20\n\n[output]\nevery = 30\n"
+    )
+    store = tmp_path / "store"
+    rs = isim.run_experiment(isim.load_experiment(exp_path), store, workers=1, progress=False)
+    held = tmp_path / "held.toml"
+    held.write_text(
+        HEAD.format(name="held")
+        + "".join(
+            f"""
+[[target]]
+id = "{s.lower()}_es11_1"
+observable = "vote"
+actor = "{s}"
+kind = "stance"
+vote = "unga_es11_1"
+stance = "abstain"
+source = "test"
+reliability = "test"
+"""
+            for s in ("KZ", "KG")
+        )
+    )
+    s = score(rs, load_targets(held))
+    assert s.table.empty and len(s.stances) == 4  # two targets x (model, uniform)
+    v = rs.votes
+    kz = v[(v["event"] == "unga_es11_1") & (v["state"] == "KZ")]
+    model = s.stances.set_index(["target", "forecaster"]).loc[("kz_es11_1", "model")]
+    assert model["p_observed"] == pytest.approx((kz["stance"] == "abstain").mean())
+    probs = np.array([model[f"p_{k}"] for k in ("yes", "no", "abstain", "absent")])
+    assert probs.sum() == pytest.approx(1.0) and model["replicates"] == 40
+    assert "roll-call stances: the model is" in s.verdict()
+    status = main(["score", str(store), "--targets", str(held)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "Roll-call stances (2 held-out stance targets)" in out
+    assert (store / "analysis" / "stance_scores.csv").is_file()
+    # a roll call the results do not hold is not scored, and the verdict says why; with
+    # nothing left to score: one line, exit 2
+    text = held.read_text()
+    held.write_text(text.replace('vote = "unga_es11_1"', 'vote = "unga_es11_9"', 1))
+    part = score(rs, load_targets(held))
+    assert list(part.unscored) == ["kz_es11_1"] and len(part.stances) == 2
+    assert "not scored: kz_es11_1: the results hold no stance of KZ in roll call" in (
+        part.verdict()
+    )
+    held.write_text(text.replace('vote = "unga_es11_1"', 'vote = "unga_es11_9"'))
+    assert main(["score", str(store), "--targets", str(held)]) == 2
+    err = capsys.readouterr().err
+    assert "no level or stance target these results can score" in err and "unga_es11_9" in err
+
+
+def test_a_tie_with_a_baseline_is_not_called_worse():
+    import pandas as pd
+
+    from influence_sim.analysis.scoring import Scores
+
+    table = pd.DataFrame(
+        [
+            {"target": "a", "forecaster": "model", "crps": 3.8, "covers": True},
+            {"target": "a", "forecaster": "persistence", "crps": 3.8, "covers": False},
+            {"target": "a", "forecaster": "trend", "crps": 4.0, "covers": False},
+        ]
+    )
+    text = Scores(table, 0.1).verdict()
+    assert "no better than (tied with) persistence" in text
+    assert "better than trend" in text and "WORSE" not in text

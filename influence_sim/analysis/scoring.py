@@ -16,21 +16,30 @@ an experiment store, `load_results`), and scores three forecasters against the o
 The baselines are point forecasts, scored as degenerate distributions: their interval has no
 width (so its score is the penalty alone), and their CRPS is the absolute error. The tool says
 plainly when the model scores worse than a baseline.
+
+For each stance target (a state's stance in a roll call the results hold), the model's
+forecast is the share of replicates voting each way; it is scored by the multi-category Brier
+score ``sum_k (p_k - 1{k observed})^2`` and the log score ``-ln p(observed)``, beside a
+uniform guess (1/4 each: Brier 0.75, log score 1.386), and its central predictive set (the
+fewest stances, most likely first, holding ``1 - alpha`` of the probability) is checked for the
+observed stance (`Scores.stances`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..core.events import STANCES
 from ..core.targets import Z95, Target, Targets
 from ..errors import ArgumentError
 from ..experiment.source import ResultSource
 
-__all__ = ["Scores", "crps_ensemble", "interval_score", "score"]
+__all__ = ["Scores", "brier_score", "crps_ensemble", "interval_score", "log_score", "score"]
 
 
 def interval_score(low: float, high: float, y: float, alpha: float) -> float:
@@ -53,13 +62,16 @@ class Scores:
 
     table: pd.DataFrame
     alpha: float
+    stances: pd.DataFrame = field(default_factory=pd.DataFrame)
+    unscored: dict[str, str] = field(default_factory=dict)
 
     def verdict(self) -> str:
         """Where the model stands against each baseline, by mean CRPS and interval score."""
         t = self.table
-        lines = []
-        model = t[t["forecaster"] == "model"].set_index("target")
-        for base in ("persistence", "trend"):
+        lines: list[str] = []
+        levels = ("persistence", "trend") if not t.empty else ()
+        model = t[t["forecaster"] == "model"].set_index("target") if not t.empty else t
+        for base in levels:
             b = t[(t["forecaster"] == base) & t["crps"].notna()].set_index("target")
             common = model.index.intersection(b.index)
             if common.empty:
@@ -67,16 +79,33 @@ class Scores:
                 continue
             m_crps, b_crps = model.loc[common, "crps"].mean(), b.loc[common, "crps"].mean()
             wins = int((model.loc[common, "crps"] < b.loc[common, "crps"]).sum())
-            word = "better than" if m_crps < b_crps else "WORSE than"
+            if np.isclose(m_crps, b_crps, rtol=1e-9, atol=0.0):
+                word = "no better than (tied with)"
+            else:
+                word = "better than" if m_crps < b_crps else "WORSE than"
             lines.append(
                 f"the model is {word} {base} on mean CRPS ({m_crps:.4g} against {b_crps:.4g}; "
                 f"better on {wins} of {len(common)} targets)"
             )
-        cover = model["covers"].mean() if len(model) else float("nan")
-        lines.append(
-            f"the model's {1 - self.alpha:.0%} intervals cover {cover:.0%} of "
-            f"{len(model)} observation(s)"
-        )
+        if len(model):
+            cover = model["covers"].mean()
+            lines.append(
+                f"the model's {1 - self.alpha:.0%} intervals cover {cover:.0%} of "
+                f"{len(model)} observation(s)"
+            )
+        if not self.stances.empty:
+            st = self.stances
+            m = st[st["forecaster"] == "model"]
+            u = st[st["forecaster"] == "uniform"]
+            mb, ub = m["brier"].mean(), u["brier"].mean()
+            word = "better than" if mb < ub else "WORSE than"
+            lines.append(
+                f"roll-call stances: the model is {word} a uniform guess on mean Brier score "
+                f"({mb:.3g} against {ub:.3g}; the observed stance's mean probability "
+                f"{m['p_observed'].mean():.2f}); its {1 - self.alpha:.0%} predictive sets "
+                f"hold {m['covers'].mean():.0%} of {len(m)} observed stance(s)"
+            )
+        lines += [f"not scored: {k}: {why}" for k, why in self.unscored.items()]
         return "\n".join(lines)
 
 
@@ -139,6 +168,69 @@ def _year(d: date) -> float:
     return d.year + (d.timetuple().tm_yday - 1) / 365.25
 
 
+def _stance_rows(
+    source: ResultSource, t: Target, scenario: str | None, alpha: float
+) -> list[dict[str, Any]]:
+    """A stance target's scores: the model's stance probabilities against a uniform guess."""
+    votes = getattr(source, "votes", None)  # a store's table, or a run's method
+    if votes is None:
+        raise ArgumentError(f"target {t.id}: these results record no votes", argument="targets")
+    table = votes() if callable(votes) else votes
+    name = scenario or source.baseline
+    sel = table[
+        (table["scenario"] == name) & (table["event"] == t.vote) & (table["state"] == t.actor)
+    ]
+    if "point" in sel.columns:
+        sel = sel[sel["point"] == 0]
+    if sel.empty:
+        return []
+    counts = sel["stance"].value_counts()
+    probs = np.array([counts.get(s, 0) for s in STANCES], dtype=float) / len(sel)
+    rows = []
+    for forecaster, p in (("model", probs), ("uniform", np.full(len(STANCES), 1 / len(STANCES)))):
+        rows.append(
+            {
+                "target": t.id,
+                "vote": t.vote,
+                "actor": t.actor,
+                "observed": t.stance,
+                "forecaster": forecaster,
+                **{f"p_{s}": float(v) for s, v in zip(STANCES, p, strict=True)},
+                "p_observed": float(p[STANCES.index(str(t.stance))]),
+                "covers": str(t.stance) in _predictive_set(p, 1 - alpha),
+                "brier": brier_score(p, STANCES.index(str(t.stance))),
+                "log_score": log_score(p, STANCES.index(str(t.stance))),
+                "replicates": len(sel),
+            }
+        )
+    return rows
+
+
+def _predictive_set(p: np.ndarray, level: float) -> set[str]:
+    """The fewest stances, most likely first, whose probabilities sum to at least ``level``."""
+    order = np.argsort(-p, kind="stable")
+    chosen, total = set(), 0.0
+    for k in order:
+        if total >= level - 1e-12:
+            break
+        chosen.add(STANCES[k])
+        total += p[k]
+    return chosen
+
+
+def brier_score(p: np.ndarray, observed: int) -> float:
+    """The multi-category Brier score: sum over categories of (p_k - 1{k observed})^2."""
+    o = np.zeros(len(p))
+    o[observed] = 1.0
+    return float(np.sum((np.asarray(p, dtype=float) - o) ** 2))
+
+
+def log_score(p: np.ndarray, observed: int) -> float:
+    """The logarithmic score, -ln p(observed) (infinite when the forecast ruled it out)."""
+    q = float(p[observed])
+    return float("inf") if q <= 0 else float(-np.log(q))
+
+
 def score(
     source: ResultSource,
     targets: Targets,
@@ -165,7 +257,18 @@ def score(
     if not 0 < alpha < 1:
         raise ArgumentError(f"alpha is in (0, 1), got {alpha}", argument="alpha")
     rows = []
+    stance_rows: list[dict[str, Any]] = []
+    unscored: dict[str, str] = {}
     for t in targets.targets:
+        if t.kind == "stance":
+            got = _stance_rows(source, t, scenario, alpha)
+            if not got:
+                unscored[t.id] = (
+                    f"the results hold no stance of {t.actor} in roll call '{t.vote}' "
+                    f"(scenario '{scenario or source.baseline}')"
+                )
+            stance_rows += got
+            continue
         if t.kind != "level":
             continue
         assert t.value is not None
@@ -216,6 +319,11 @@ def score(
                     "crps": None if f is None else abs(f - y),
                 }
             )
-    if not rows:
-        raise ArgumentError("the targets file has no level target to score", argument="targets")
-    return Scores(pd.DataFrame(rows), alpha)
+    if not rows and not stance_rows:
+        why = "; ".join(f"{k}: {v}" for k, v in unscored.items())
+        raise ArgumentError(
+            "the targets file has no level or stance target these results can score"
+            + (f" ({why})" if why else ""),
+            argument="targets",
+        )
+    return Scores(pd.DataFrame(rows), alpha, pd.DataFrame(stance_rows), unscored)

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ArgumentError, suggest
+from ..errors import ArgumentError, InputError, suggest
 from ..experiment.design import Experiment
 from ..experiment.sweep import DesignRun
 from ..experiment.uncertainty import Conclusion, Outcome, Space, evaluate
@@ -355,6 +355,13 @@ def run_sensitivity(
     from ..experiment.sweep import run_design, uncertainty_of
 
     u = uncertainty_of(exp)
+    if not u.outcomes:
+        raise InputError(
+            "a sensitivity analysis needs at least one outcome: add [[outcomes]] (or "
+            "[[conclusions]]); `calibrate` does not need them",
+            file=exp.path,
+            item="[[outcomes]]",
+        )
     if method not in METHODS:
         raise ArgumentError(
             f"unknown method {method!r}; one of {', '.join(METHODS)}",

@@ -1177,10 +1177,6 @@ def read_uncertainty(
 
     outcomes = _read_outcomes(outs_raw, where, scenarios)
     conclusions = _read_conclusions(concl_raw, where, scenarios, outcomes)
-    if not outcomes:
-        raise where("[[outcomes]]").fail(
-            "a sensitivity analysis needs at least one outcome ([[outcomes]] or a conclusion)"
-        )
     return Uncertainty(
         space=space,
         replicates=replicates,
