@@ -816,8 +816,6 @@ def _calibration_figures(res: Any, cutoff: float) -> list[Path]:
     The observations against the model before and after, implausibility by wave, and the
     pairwise shape of the survivors.
     """
-    import matplotlib.pyplot as plt
-
     from ._io import atomic_file
     from .plots.evidence import calibration_intervals, implausibility_by_wave, pairwise_survivors
 
@@ -834,7 +832,6 @@ def _calibration_figures(res: Any, cutoff: float) -> list[Path]:
     for name, fig in figs.items():
         with atomic_file(folder / name) as tmp:
             fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        plt.close(fig)
         paths.append(folder / name)
     return paths
 

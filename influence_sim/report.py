@@ -72,6 +72,10 @@ VOTES_SECTION = ("votes", "Votes")
 SCORES_SECTION = ("scores", "Scores")
 #: The sensitivity section, linked after the attribution when the store holds a run.
 DRIVERS_SECTION = ("drivers", "What drives the conclusions")
+#: The evidence section, when the store holds a calibration (``<store>/calibration``).
+EVIDENCE_SECTION = ("evidence", "Evidence")
+#: The folders of the store where `make run` puts a calibration and the batch over its points.
+CALIBRATION_DIR, CALIBRATED_DIR = "calibration", "calibrated"
 
 CAPTIONS = {
     "balance_by_state": "Balance (first power's alignment minus the second's) per state and "
@@ -227,9 +231,13 @@ def _header(results: ResultSet) -> str:
     )
 
 
-def _intro(votes: bool = False, drivers: bool = False, scores: bool = False) -> str:
+def _intro(
+    votes: bool = False, drivers: bool = False, scores: bool = False, evidence: bool = False
+) -> str:
     """Navigation links and how to read the comparisons; the flags link optional sections."""
     sections = list(SECTIONS)
+    if evidence:
+        sections.insert([anchor for anchor, _ in sections].index("parameters"), EVIDENCE_SECTION)
     if votes:
         at = [anchor for anchor, _ in sections].index("effects") + 1
         sections.insert(at, VOTES_SECTION)
@@ -573,6 +581,60 @@ def _scores(results: ResultSet) -> str:
     )
 
 
+def _evidence(results: ResultSet, comparison: Comparison, top: int = 12) -> str:
+    """The calibration in ``<store>/calibration`` and the effects over its surviving points.
+
+    Shown when `influence-sim calibrate --out <store>/calibration` has run; the effects table
+    when the experiment was also run over the non-implausible points into
+    ``<store>/calibrated`` (`batch --inputs`), beside the same effects at the defaults.
+    """
+    folder = results.path / CALIBRATION_DIR
+    if not (folder / "history_match.json").is_file():
+        return ""
+    from .analysis.calibration import load_history_match
+    from .plots.evidence import calibration_intervals
+
+    hm = load_history_match(folder)
+    fig = calibration_intervals(hm.intervals).get_figure(root=True)
+    assert fig is not None
+    lines = [ln for ln in hm.describe().splitlines() if not ln.startswith("not read:")]
+    unread = len(hm.unused)
+    html = (
+        "<h2 id='evidence'>Evidence: what the pre-start observations allow</h2>"
+        "<p>History matching (<code>influence-sim calibrate</code>) of the baseline to the "
+        "targets file, over the uncertainty space of the calibration's experiment: waves of "
+        "design points, each ruled out when a target's implausibility exceeds the cutoff. "
+        f"{unread} target(s) could not be read (history_match.json says why).</p>"
+        f"<pre>{_esc(chr(10).join(lines))}</pre>"
+        f"<figure><img alt='calibration' src='data:image/png;base64,{_png(fig)}'><figcaption>"
+        "Each target's observation (grey: its 95% interval; hatched: the side a pattern "
+        "admits) against the model's 90% predictive interval over the whole space (wave 1, "
+        "orange) and over the non-implausible points of the last wave (blue).</figcaption>"
+        "</figure>"
+    )
+    calibrated = results.path / CALIBRATED_DIR
+    if not (calibrated / "manifest.json").is_file():
+        return html
+    from .analysis.compare import compare
+    from .experiment.store import load_results
+
+    over = compare(load_results(calibrated))
+    key = ["scenario", "measure", "actor", "power", "date"]
+    cols = ["mean", "ci_low", "ci_high", "effect_size"]
+    both = comparison.effects[key + cols].merge(
+        over.effects[key + cols], on=key, suffixes=(" (defaults)", " (non-implausible)")
+    )
+    both = both.reindex(both["mean (defaults)"].abs().sort_values(ascending=False).index).head(top)
+    numeric = {c: ".4f" for c in both.columns if c.split(" ")[0] in cols}
+    return html + (
+        "<h3>Effects over the inputs the evidence allows</h3>"
+        "<p>The experiment run again with replicate r at the r mod P-th non-implausible "
+        "point (<code>batch --inputs</code>), so each paired effect integrates over the "
+        "inputs the evidence leaves open, not just the defaults; beside it the effect at "
+        "the defaults. Wider intervals are the inputs' uncertainty.</p>" + _table(both, numeric)
+    )
+
+
 def _drivers(runs: Sequence[SensitivityRun]) -> str:
     """What drives each conclusion: the sensitivity runs and scenario discoveries of a store."""
     if not runs:
@@ -727,9 +789,15 @@ def build_report(
         figures = figure_set(results, comparison=comparison, contributions=contributions)
     votes = _votes(results)
     scores = _scores(results)
+    evidence = _evidence(results, comparison)
     sections = [
         _header(results),
-        _intro(votes=bool(votes), drivers=bool(sensitivity), scores=bool(scores)),
+        _intro(
+            votes=bool(votes),
+            drivers=bool(sensitivity),
+            scores=bool(scores),
+            evidence=bool(evidence),
+        ),
         _scenarios(results),
         _figures(figures),
         _effects(comparison, top),
@@ -738,6 +806,7 @@ def build_report(
         scores,
         _attribution(contributions, partial, explained),
         _drivers(sensitivity),
+        evidence,
         _parameters(results),
         _manifest(results),
     ]

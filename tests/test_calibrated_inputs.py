@@ -134,3 +134,38 @@ def test_a_bad_inputs_file_gets_one_line_and_exit_2(setup, tmp_path, capsys, tex
     for e in expect:
         assert e in err, err
     assert not (tmp_path / "o").exists()
+
+
+def test_the_report_shows_the_evidence_and_the_effects_over_the_surviving_points(setup, tmp_path):
+    from influence_sim.analysis.calibration import history_match
+    from influence_sim.core.targets import load_targets
+    from influence_sim.report import build_report
+
+    from .test_calibration import EXPERIMENT, ROOT, TARGETS
+
+    _, exp, _ = setup
+    store = tmp_path / "store"
+    rs = run_experiment(exp, store, workers=1, progress=False)
+    from influence_sim.analysis.compare import compare
+    from influence_sim.report import _evidence
+
+    assert _evidence(rs, compare(rs, n_boot=50)) == ""  # no calibration: no section
+    (tmp_path / "cal.toml").write_text(EXPERIMENT.format(root=ROOT))
+    (tmp_path / "targets.toml").write_text(TARGETS)
+    hm = history_match(
+        load_experiment(tmp_path / "cal.toml"),
+        load_targets(tmp_path / "targets.toml"),
+        store / "calibration",
+        waves=1,
+        points=8,
+        workers=1,
+        progress=False,
+    )
+    assert len(hm.survivors) > 0
+    sample = load_input_sample(store / "calibration" / "non_implausible.csv", exp.scenarios)
+    run_experiment(exp.with_inputs(sample), store / "calibrated", workers=1, progress=False)
+    html = build_report(rs).read_text()
+    assert "id='evidence'" in html and "href='#evidence'" in html
+    assert "alt='calibration'" in html and "wave 1:" in html
+    assert "Effects over the inputs the evidence allows" in html
+    assert "mean (non-implausible)" in html and "mean (defaults)" in html
