@@ -761,6 +761,8 @@ def _calibrate(args: argparse.Namespace) -> int:
         raise _InputError(f"--cutoff must be positive, got {args.cutoff}")
     if not args.discrepancy >= 0:
         raise _InputError(f"--discrepancy is an sd: >= 0, got {args.discrepancy}")
+    if not 0 <= args.abc < 1:
+        raise _InputError(f"--abc is a share in [0, 1), got {args.abc}")
     out = args.out or Path("results") / exp.name / "calibration"
     res = history_match(
         exp,
@@ -785,8 +787,6 @@ def _calibrate(args: argparse.Namespace) -> int:
         f"implausibility, discrepancy {args.discrepancy:g}\n"
     )
     print(res.describe())
-    if not 0 <= args.abc < 1:
-        raise _InputError(f"--abc is a share in [0, 1), got {args.abc}")
     if args.abc > 0:
         from .analysis.calibration import abc_rejection
 

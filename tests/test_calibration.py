@@ -263,3 +263,56 @@ def test_a_calibration_needs_no_outcomes_and_sensitivity_says_it_does(tmp_path, 
     status = main(["sensitivity", str(tmp_path / "exp.toml"), "--out", str(tmp_path / "s"), "-q"])
     err = capsys.readouterr().err
     assert status == 2 and "[[outcomes]]" in err and "needs at least one outcome" in err
+
+
+@pytest.mark.parametrize(
+    ("options", "expect"),
+    [
+        (["--cutoff", "0"], "--cutoff must be positive"),
+        (["--discrepancy", "-0.1"], "--discrepancy is an sd"),
+        (["--abc", "1.5"], "--abc is a share in [0, 1)"),
+        (["--rank", "5"], "rank 5 exceeds the 2 targets read"),
+        (["--rank", "0"], "expected a number >= 1"),
+        (["--waves", "zero"], "expected a whole number"),
+        (["--candidates", "0"], "expected a number >= 1"),
+        (["--scheduler", "tcp://127.0.0.1:1"], "--scheduler needs --executor dask"),
+        (["--executor", "threads"], "invalid choice"),
+    ],
+)
+def test_bad_calibrate_options_get_one_line_and_exit_2(setup, tmp_path, capsys, options, expect):
+    tmp = setup[0]
+    out = tmp_path / "out"
+    argv = ["calibrate", str(tmp / "exp.toml"), "--targets", str(tmp / "targets.toml")]
+    status = main([*argv, "--out", str(out), "-q", *options])
+    err = capsys.readouterr().err
+    assert status == 2 and "Traceback" not in err
+    assert expect in err, err
+    assert not out.exists()  # refused before anything is written
+
+
+def test_calibrate_refuses_an_experiment_without_uncertainty_or_targets_of_another_world(
+    setup, tmp_path, capsys
+):
+    tmp = setup[0]
+    plain = tmp_path / "plain.toml"
+    plain.write_text(EXPERIMENT.format(root=ROOT).split("[uncertainty]")[0])
+    status = main(
+        [
+            "calibrate",
+            str(plain),
+            "--targets",
+            str(tmp / "targets.toml"),
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and "[uncertainty]" in err and len(err.strip().splitlines()) == 1
+    other = tmp_path / "other.toml"
+    other.write_text(TARGETS.replace('world = "central_asia_2021"', 'world = "central_asia_2031"'))
+    status = main(
+        ["calibrate", str(tmp / "exp.toml"), "--targets", str(other), "--out", str(tmp_path / "o")]
+    )
+    err = capsys.readouterr().err
+    assert status == 2 and "central_asia_2031" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

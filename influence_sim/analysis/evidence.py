@@ -119,45 +119,31 @@ def unread(targets: Targets, scenario: Scenario) -> dict[str, str]:
         elif t.kind == "stance":
             if t.vote not in votes:
                 out[t.id] = f"the scenario '{scenario.name}' holds no roll call '{t.vote}'"
-        elif _first(t) > scenario.dates()[-1].astype(date):
+        elif _span(t)[0] > scenario.dates()[-1].astype(date):
             out[t.id] = (
-                f"dated {_first(t)}, after the scenario's last day "
+                f"dated {_span(t)[0]}, after the scenario's last day "
                 f"({scenario.dates()[-1].astype(date)})"
             )
-        elif _latest(t) < _earliest(scenario):
+        elif _span(t)[1] < _earliest(scenario):
             out[t.id] = (
-                f"dated {_latest(t)}, more than a year before the scenario's start "
+                f"dated {_span(t)[1]}, more than a year before the scenario's start "
                 f"({scenario.start}): the world describes the state on its eve, not then"
             )
     return out
 
 
-def _latest(t: Target) -> date:
-    """The last date a target observes."""
+def _span(t: Target) -> tuple[date, date]:
+    """The first and the last date a target observes."""
     if t.kind == "change":
-        assert t.to is not None
-        return t.to
+        assert t.since is not None and t.to is not None
+        return t.since, t.to
     if t.kind == "crossover":
         assert t.dates is not None
-        return t.dates[1]
+        return t.dates
     if t.window is not None:
-        return t.window[1]
+        return t.window
     assert t.date is not None
-    return t.date
-
-
-def _first(t: Target) -> date:
-    """The first date a target observes."""
-    if t.kind == "change":
-        assert t.since is not None
-        return t.since
-    if t.kind == "crossover":
-        assert t.dates is not None
-        return t.dates[0]
-    if t.window is not None:
-        return t.window[0]
-    assert t.date is not None
-    return t.date
+    return t.date, t.date
 
 
 def _earliest(scenario: Scenario) -> date:
