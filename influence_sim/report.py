@@ -597,7 +597,14 @@ def _evidence(results: ResultSet, comparison: Comparison, top: int = 12) -> str:
     hm = load_history_match(folder)
     fig = calibration_intervals(hm.intervals).get_figure(root=True)
     assert fig is not None
-    lines = [ln for ln in hm.describe().splitlines() if not ln.startswith("not read:")]
+    import textwrap
+
+    lines = [
+        wrapped
+        for ln in hm.describe().splitlines()
+        if not ln.startswith("not read:")
+        for wrapped in textwrap.wrap(ln, 110, subsequent_indent="    ") or [""]
+    ]
     unread = len(hm.unused)
     html = (
         "<h2 id='evidence'>Evidence: what the pre-start observations allow</h2>"
@@ -620,7 +627,9 @@ def _evidence(results: ResultSet, comparison: Comparison, top: int = 12) -> str:
 
     over = compare(load_results(calibrated))
     key = ["scenario", "measure", "actor", "power", "date"]
-    cols = ["mean", "ci_low", "ci_high", "effect_size"]
+    if not comparison.effects["power"].fillna("").astype(bool).any():
+        key.remove("power")
+    cols = ["mean", "ci_low", "ci_high"]
     both = comparison.effects[key + cols].merge(
         over.effects[key + cols], on=key, suffixes=(" (defaults)", " (non-implausible)")
     )
