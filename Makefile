@@ -77,8 +77,10 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
+# the suite on both cores; a test file's tests stay together in one worker (--dist loadfile),
+# so the browser tests share one app server and no two Dask tests of a file overlap
 test: lint browser
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) results

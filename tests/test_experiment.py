@@ -127,7 +127,7 @@ def test_dask_scheduler_address(reference, tmp_path):
     path = write_experiment(tmp_path, chunk=6)
     out = tmp_path / "out"
     with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         code = main(
             [

@@ -129,7 +129,7 @@ def _execute_dask(
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
     client = Client(cluster if cluster is not None else scheduler)
     try:
