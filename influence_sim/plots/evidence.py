@@ -199,6 +199,35 @@ def _below_axes(ax: Axes, points: float) -> transforms.Transform:
 # calibration: the observation against the intervals before and after
 
 
+def _margin(
+    ax: Axes,
+    text: str,
+    y: float | None,
+    *,
+    dx: float,
+    dy: float = 0.0,
+    fontsize: float,
+    color: str = NOTE_COLOR,
+    gid: str | None = None,
+) -> None:
+    """Text in the right margin: beside row ``y``, or (``y=None``) a bold column header."""
+    header = y is None
+    ax.annotate(
+        text,
+        xy=(1.0, 1.0 if header else y),
+        xycoords="axes fraction" if header else ax.get_yaxis_transform(),
+        xytext=(dx, dy),
+        textcoords="offset points",
+        ha="left",
+        va="bottom" if header else "center",
+        fontsize=fontsize,
+        fontweight="bold" if header else "normal",
+        color=color,
+        annotation_clip=False,
+        gid=gid,
+    )
+
+
 def _stage(rows: pd.DataFrame, stage: str) -> pd.Series | None:
     """The row of ``stage`` for one target (the first, if repeated), None if absent."""
     sub = rows[rows["stage"] == stage]
@@ -407,18 +436,13 @@ def calibration_intervals(
             for v, end, marker in ((vals[0], lim[0], "<"), (vals[2], lim[1], ">")):
                 if (marker == "<" and v < end) or (marker == ">" and v > end):
                     ax.plot([end], [y + offset], marker, color=color, ms=6, clip_on=False)
-        ax.annotate(
+        _margin(
+            ax,
             f"{_observation_text(r['kind'], r['shape'], r['first'])}\n"
             f"{_model_text(r['before_row'], r['after_row'])}",
-            xy=(1.0, y),
-            xycoords=ax.get_yaxis_transform(),
-            xytext=(8.0, 0.0),
-            textcoords="offset points",
-            ha="left",
-            va="center",
+            y,
+            dx=8.0,
             fontsize=7.2,
-            color=NOTE_COLOR,
-            annotation_clip=False,
             gid=f"numbers_{r['tid']}",
         )
 
@@ -437,19 +461,7 @@ def calibration_intervals(
         "of the wider of the model's 90% interval before calibration and the observation's",
         fontsize=8,
     )
-    ax.annotate(
-        "observed (units)\nmodel: before → after",
-        xy=(1.0, 1.0),
-        xycoords="axes fraction",
-        xytext=(8.0, 4.0),
-        textcoords="offset points",
-        ha="left",
-        va="bottom",
-        fontsize=7.2,
-        fontweight="bold",
-        color=NOTE_COLOR,
-        annotation_clip=False,
-    )
+    _margin(ax, "observed (units)\nmodel: before → after", None, dx=8.0, dy=4.0, fontsize=7.2)
     n_before = max((_points(r["before_row"]) for r in rows), default=0)
     n_after = max((_points(r["after_row"]) for r in rows), default=0)
     shapes = {r["shape"] for r in rows}
@@ -692,17 +704,13 @@ def implausibility_by_wave(
                 )
             share = float(np.mean(vals > cutoff))
             more = f"  ({int(beyond.sum())} off axis)" if beyond.any() else ""
-            ax.annotate(
+            _margin(
+                ax,
                 f"{share:.0%}{more}",
-                xy=(1.0, y),
-                xycoords=ax.get_yaxis_transform(),
-                xytext=(9.0, 0.0),
-                textcoords="offset points",
-                ha="left",
-                va="center",
+                y,
+                dx=9.0,
                 fontsize=6.8,
                 color=color,
-                annotation_clip=False,
                 gid=f"share_{tid}_{wave}",
             )
 
@@ -722,19 +730,7 @@ def implausibility_by_wave(
         "the edge)",
         fontsize=8,
     )
-    ax.annotate(
-        f"ruled out\n(> {cutoff:g})",
-        xy=(1.0, 1.0),
-        xycoords="axes fraction",
-        xytext=(9.0, 3.0),
-        textcoords="offset points",
-        ha="left",
-        va="bottom",
-        fontsize=7,
-        fontweight="bold",
-        color=NOTE_COLOR,
-        annotation_clip=False,
-    )
+    _margin(ax, f"ruled out\n(> {cutoff:g})", None, dx=9.0, dy=3.0, fontsize=7)
     ax.annotate(
         f"cutoff {cutoff:g}",
         xy=(cutoff, 1.0),
