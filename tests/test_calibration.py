@@ -316,3 +316,39 @@ def test_calibrate_refuses_an_experiment_without_uncertainty_or_targets_of_anoth
     err = capsys.readouterr().err
     assert status == 2 and "central_asia_2031" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_an_emulator_that_rules_out_everything_does_not_end_the_match(setup, monkeypatch):
+    pytest.importorskip("sklearn")
+    from influence_sim.analysis import calibration
+
+    tmp, exp, targets, _ = setup
+
+    class Far:  # an emulator whose every prediction is far from every observation
+        def predict(self, X):
+            n = len(X)
+            means = {"kg_approval_ru": np.full(n, 100.0), "tokayev_keeps_power": np.zeros(n)}
+            return means, {q: np.zeros(n) for q in means}
+
+    monkeypatch.setattr(
+        calibration,
+        "_train",
+        lambda *a, **k: (
+            Far(),
+            {"kg_approval_ru": np.asarray(0.0), "tokayev_keeps_power": np.asarray(0.0)},
+        ),
+    )
+    res = history_match(
+        exp,
+        targets,
+        tmp / "far",
+        waves=2,
+        points=16,
+        emulator=True,
+        candidates=5,
+        workers=1,
+        progress=False,
+    )
+    w = res.waves.set_index("wave")
+    assert w.loc[2, "emulator_kept"] == 0 and w.loc[2, "points"] == 16  # the model decided
+    assert w.loc[2, "survivors"] > 0

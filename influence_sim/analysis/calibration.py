@@ -17,8 +17,10 @@ With ``emulator=True``, a Gaussian-process emulator (`influence_sim.analysis.emu
 screening: each later wave draws ``candidates`` times as many Latin-hypercube points in the
 box, keeps those the emulator does not rule out (its variance added to the implausibility's
 denominator), and runs the real model on the first ``points`` of them, which then face the real
-cut. Each emulator is checked against the real model at the points it screened in: the share of
-their ensemble means inside its 95% predictive intervals is reported (`HistoryMatch.emulator`).
+cut (if the emulator rules out every candidate, the real model runs on the first ``points``
+candidates and decides). Each emulator is checked against the real model at the points it
+screened in: the share of their ensemble means inside its 95% predictive intervals is reported
+(`HistoryMatch.emulator`).
 
 `abc_rejection` is a check on history matching with the same runs: ABC rejection (Pritchard et
 al. 1999; Beaumont et al. 2002) over wave 1's Latin hypercube (the prior, uniform over the
@@ -251,11 +253,9 @@ def history_match(
             )
             ok = non_implausible(imp_e, cutoff=cutoff, rank=rank)
             screened, kept = len(cand), int(ok.sum())
-            if not ok.any():
-                wave_rows.append(_wave_row(k, 0, 0, box, lows, highs, screened, kept))
-                survivors = np.empty((0, d))
-                break
-            X = cand[ok][:n]
+            # an emulator that rules out every candidate is not trusted to end the match:
+            # the real model runs on the wave's first points and decides
+            X = cand[ok][:n] if ok.any() else cand[:n]
         run = run_design(
             matched,
             X,
