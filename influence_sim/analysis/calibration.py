@@ -9,8 +9,8 @@ default). The next wave is a Latin hypercube of the box that bounds the survivor
 each side by their spacing (the bare hull of a sample falls short of the region it samples),
 so the design refocuses on the region the evidence allows. The result is the survivors of the last
 wave, with diagnostics: how many points each target rules out, the volume of the box wave by
-wave, and the inputs the targets leave unconstrained (the survivors still span most of their
-range).
+wave, and the inputs the targets leave unconstrained (the survivors' widened box still spans
+most of their range).
 
 With ``emulator=True``, a Gaussian-process emulator (`influence_sim.analysis.emulator`, the
 ``[explore]`` extra) fitted to the previous wave's ensemble means stands in for the model in
@@ -56,7 +56,8 @@ from .evidence import (
 
 __all__ = ["ABC", "HistoryMatch", "abc_rejection", "history_match", "load_history_match"]
 
-#: An input whose survivors still span at least this share of its range is unconstrained.
+#: An input whose survivors' widened box (`_refocus`) still spans at least this share of its
+#: range is unconstrained.
 UNCONSTRAINED = 0.9
 
 
@@ -135,7 +136,7 @@ class HistoryMatch:
             free = self.constraint.index[self.constraint["unconstrained"]].tolist()
             lines.append(
                 f"left unconstrained by the targets ({len(free)} of {len(self.constraint)} "
-                "inputs: the survivors still span 90% of their range): "
+                "inputs: the survivors' widened box still spans 90% of their range): "
                 + (", ".join(free) if free else "none")
             )
         if not self.emulator.empty:

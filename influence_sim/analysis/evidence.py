@@ -64,8 +64,6 @@ __all__ = [
     "unread",
 ]
 
-#: The kinds `implausibility` reads: all of them.
-READ_KINDS = ("level", "change", "order", "threshold", "crossover", "stance")
 #: Observables with an observation-noise parameter (params.toml): the part of a figure's
 #: uncertainty a target's own sd does not carry (a poll's house effects and wording).
 OBSERVATION_NOISE = {"approval": "approval_noise"}
@@ -114,9 +112,7 @@ def unread(targets: Targets, scenario: Scenario) -> dict[str, str]:
     out = {}
     votes = {e.id: e for e in scenario.events if e.kind == "vote"}
     for t in targets.targets:
-        if t.kind not in READ_KINDS:
-            out[t.id] = f"{t.kind} targets are not read yet"
-        elif t.kind == "stance":
+        if t.kind == "stance":
             if t.vote not in votes:
                 out[t.id] = f"the scenario '{scenario.name}' holds no roll call '{t.vote}'"
         elif _span(t)[0] > scenario.dates()[-1].astype(date):
@@ -155,9 +151,9 @@ def _earliest(scenario: Scenario) -> date:
 def readings(targets: Targets, scenario: Scenario) -> list[Reading]:
     """The outcomes each target of ``targets`` reads on ``scenario`` (see the module docs).
 
-    Left out (`unread` says why): the kinds `implausibility` does not read yet, and targets
-    dated more than a year before the scenario's start (`STALE_DAYS`), which describe an
-    earlier state than the world's.
+    Left out (`unread` says why): stances on a roll call the scenario does not hold, targets
+    dated after its last day, and targets dated more than a year before its start
+    (`STALE_DAYS`), which describe an earlier state than the world's.
     """
     if targets.world.sha256 != scenario.world.sha256:
         raise ArgumentError(
@@ -399,7 +395,7 @@ def implausibility_of(
         with np.errstate(divide="ignore"):
             stance: np.ndarray = np.maximum(0.0, norm.isf(p))
         return stance
-    raise ArgumentError(f"{t.kind} targets are not read yet", argument="reading")
+    raise ArgumentError(f"unknown kind of target '{t.kind}'", argument="reading")
 
 
 def _shortfall(gap: np.ndarray, variance: np.ndarray) -> np.ndarray:

@@ -168,20 +168,20 @@ def _year(d: date) -> float:
     return d.year + (d.timetuple().tm_yday - 1) / 365.25
 
 
-def _stance_rows(
-    source: ResultSource, t: Target, scenario: str | None, alpha: float
-) -> list[dict[str, Any]]:
-    """A stance target's scores: the model's stance probabilities against a uniform guess."""
-    votes = getattr(source, "votes", None)  # a store's table, or a run's method
+def _votes(source: ResultSource, scenario: str) -> pd.DataFrame:
+    """The scenario's recorded roll calls (a store's table, or a run's), read once."""
+    votes = getattr(source, "votes", None)
     if votes is None:
-        raise ArgumentError(f"target {t.id}: these results record no votes", argument="targets")
+        raise ArgumentError("these results record no votes", argument="targets")
     table = votes() if callable(votes) else votes
-    name = scenario or source.baseline
-    sel = table[
-        (table["scenario"] == name) & (table["event"] == t.vote) & (table["state"] == t.actor)
-    ]
-    if "point" in sel.columns:
-        sel = sel[sel["point"] == 0]
+    table = table[table["scenario"] == scenario]
+    out: pd.DataFrame = table[table["point"] == 0] if "point" in table.columns else table
+    return out
+
+
+def _stance_rows(votes: pd.DataFrame, t: Target, alpha: float) -> list[dict[str, Any]]:
+    """A stance target's scores: the model's stance probabilities against a uniform guess."""
+    sel = votes[(votes["event"] == t.vote) & (votes["state"] == t.actor)]
     if sel.empty:
         return []
     counts = sel["stance"].value_counts()
@@ -239,14 +239,16 @@ def score(
     scenario: str | None = None,
     alpha: float = 0.1,
 ) -> Scores:
-    """Score a run or a store against held-out level targets (see the module docs).
+    """Score a run or a store against held-out level and stance targets (module docs).
 
     Parameters
     ----------
     source : ResultSource
         `simulate`'s result or an experiment store (`load_results`).
     targets : Targets
-        The held-out targets (their level targets are scored; the others are left out).
+        The held-out targets (their level and stance targets are scored; the others are
+        left out, and stances on a roll call the results lack are listed in
+        `Scores.unscored`).
     training : Targets, optional
         The targets the baselines extrapolate from (without them, only the model is scored).
     scenario : str, optional
@@ -259,13 +261,16 @@ def score(
     rows = []
     stance_rows: list[dict[str, Any]] = []
     unscored: dict[str, str] = {}
+    name = scenario or source.baseline
+    votes = _votes(source, name) if any(t.kind == "stance" for t in targets.targets) else None
     for t in targets.targets:
         if t.kind == "stance":
-            got = _stance_rows(source, t, scenario, alpha)
+            assert votes is not None
+            got = _stance_rows(votes, t, alpha)
             if not got:
                 unscored[t.id] = (
                     f"the results hold no stance of {t.actor} in roll call '{t.vote}' "
-                    f"(scenario '{scenario or source.baseline}')"
+                    f"(scenario '{name}')"
                 )
             stance_rows += got
             continue
