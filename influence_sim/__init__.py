@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .abm.model import InfluenceModel
     from .analysis.compare import compare
     from .analysis.explain import explain
+    from .core.fused import set_threads
     from .core.scenario import Scenario, load_scenario
     from .core.world import World, load_world
     from .experiment.batch import run_experiment
@@ -43,6 +44,7 @@ _LAZY = {
     "load_scenario": ".core.scenario",
     "load_world": ".core.world",
     "run_experiment": ".experiment.batch",
+    "set_threads": ".core.fused",
     "simulate": ".experiment.run",
 }
 
@@ -76,5 +78,6 @@ __all__ = [
     "load_scenario",
     "load_world",
     "run_experiment",
+    "set_threads",
     "simulate",
 ]

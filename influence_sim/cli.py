@@ -413,6 +413,13 @@ def _run_options(p: argparse.ArgumentParser) -> None:
         help="also record every faction's scores (measure 'score')",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--threads",
+        type=_positive,
+        default=1,
+        help="threads for the compiled step, replicates in parallel (default 1); the results "
+        "are the same for any number",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -578,6 +585,9 @@ def _run(args: argparse.Namespace) -> int:
         from .experiment.run import check_output
 
         check_output(args.out)
+    from .core import fused
+
+    fused.set_threads(args.threads)
     result = _simulate(args.scenario, args)
     s = result.scenario
     print(

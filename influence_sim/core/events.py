@@ -715,7 +715,6 @@ class Join(Event):
         i, s = self.refs["institution"], self.refs["state"]
         before = ens.membership[:, i, s].copy()
         ens.membership[:, i, s] = np.where(m, self.member, before)
-        ens.ties_changed()
         changed: np.ndarray = m & (before != self.member)
         return changed
 
@@ -795,7 +794,6 @@ class PolicyShift(Event):
         ens.ties[:, s, p, c] = np.minimum(ens.ties[:, s, p, c] + moved.sum(axis=1), 1.0)
         if c == ens.econ:
             ens.rebase_econ(s, m)
-        ens.ties_changed()
         return None
 
 
@@ -881,8 +879,6 @@ class SetValue(Event):
             arr[..., col] = np.where(mask, new, cur)
         else:
             arr[:] = np.where(mask, new, cur)
-        if name == "autonomy":
-            ens.ties_changed()
         if name == "flow_tie_elasticity":  # the economic ties follow the new elasticity now
             ens.flows_changed()
         return None
@@ -1089,7 +1085,6 @@ class Establish(Event):
         i = self.refs["institution"]
         before = ens.active[:, i].copy()
         ens.active[:, i] = np.where(m, 1.0, before)
-        ens.ties_changed()
         changed: np.ndarray = m & (before != 1.0)
         return changed
 

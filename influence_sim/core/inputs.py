@@ -244,7 +244,6 @@ def apply_world_inputs(ens: Ensemble, inputs: Mapping[str, np.ndarray]) -> None:
                 )
         else:  # pragma: no cover - paths are checked before
             raise ValueError(path)
-    ens.ties_changed()
 
 
 def _set_share(ens: Ensemble, f: int, v: np.ndarray) -> None:

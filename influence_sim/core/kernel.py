@@ -1,7 +1,9 @@
-"""The array kernel: the model's state for R replicates and the one implementation of its step.
+"""The model's state for R replicates, and the door to its one compiled step.
 
 Arrays carry a leading replicate axis ``(R, ...)``. The Mesa model drives an `Ensemble` with
-R = 1; `influence_sim.simulate` drives it with R in the hundreds. Both go through `Ensemble.step`.
+R = 1; `influence_sim.simulate` drives it with R in the hundreds. Both go through
+`Ensemble.advance`, which hands the arrays to the compiled step (`influence_sim.core.fused`):
+every per-step update of the model, fused into one pass per replicate.
 
 Notation (docs/ODD.md): F factions, P powers, S states, I institutions, C channels. Faction f's
 row of the influence matrix W has weights on its peers (other factions of its state, each in
@@ -12,8 +14,9 @@ The Friedkin–Johnsen update is ``x(t+1) = Λ W x~(t) + (I − Λ) x0`` where x
 scores on the fixed actors' values.
 
 Randomness: each replicate has its own generator for dynamics noise, drawn only while that
-replicate has unrest, so replicate k gives the same numbers alone or in a chunk of any size.
-No operation whose rounding depends on R (BLAS on a replicate-stacked matrix) is used.
+replicate has unrest (one (F, P + 2) block of standard normals per step, in canonical id
+order), so replicate k gives the same numbers alone or in a chunk of any size, in windows of
+any length, and on any number of threads. Every decision in the step is taken per replicate.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from scipy import sparse
 from scipy.sparse import linalg as splinalg
 
 from ..params import parameters
+from . import fused
 from .interventions import InterventionState, end_planned
 from .world import FLOW_KINDS, REMITTANCES, World
 
@@ -164,8 +168,11 @@ class Ensemble:
             from .inputs import apply_world_inputs
 
             apply_world_inputs(self, world_inputs)
-        # the per-step growth factor, computed when the growth rates change (`growth_changed`)
-        self._growth_factor: np.ndarray | None = None
+        # the per-step growth factor and the replicates whose flows grow, recomputed when the
+        # growth rates change (`growth_changed`)
+        self._growth_factor = np.ones_like(self.flows)
+        self._log_growth = np.zeros_like(self.flows)
+        self._growing = np.zeros(R, dtype=np.bool_)
         self.econ = (
             world.channels.index(world.economic_channel)
             if world.economic_channel is not None
@@ -174,16 +181,16 @@ class Ensemble:
         self.tie0 = self.ties[..., self.econ].copy() if self.econ is not None else None
         self.exposure_share0 = self.exposure_share()
         self.exposure = world.exposure_array
-        self._inst_power = self.inst_lead.argmax(axis=1)
-        self._inst_channel = self.inst_chan.argmax(axis=1)
-        self._channel_cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._peer_cache: tuple[float, sparse.csr_array] | None = None
-        # factions grouped by state, for segment sums and maxima over each state's factions
+        self._inst_power = self.inst_lead.argmax(axis=1).astype(np.int64)
+        self._inst_channel = self.inst_chan.argmax(axis=1).astype(np.int64)
+        self._pattern = _peer_pattern(self.intra, self.links)
+        self._state_of = np.ascontiguousarray(self.state_of, dtype=np.int64)
+        # factions grouped by state, for segment sums over each state's factions
         self._by_state = np.argsort(self.state_of, kind="stable")
         self._state_starts = np.searchsorted(self.state_of[self._by_state], np.arange(S))
         # rank of each faction / power id in sorted order (canonical noise layout)
-        self._canon_f = np.argsort(np.argsort(world.faction_ids))
-        self._canon_c = np.r_[np.argsort(np.argsort(world.power_ids)), P, P + 1]
+        self._canon_f = np.argsort(np.argsort(world.faction_ids)).astype(np.int64)
+        self._canon_c = np.r_[np.argsort(np.argsort(world.power_ids)), P, P + 1].astype(np.int64)
         self.x = self.steady_state()
         self.alignment0 = self.alignment()
         #: roll calls recorded by `vote` events: event id -> stances (R, S), int8 codes into
@@ -191,112 +198,61 @@ class Ensemble:
         self.votes: dict[str, np.ndarray] = {}
 
     # ---- structure ---------------------------------------------------------------------
-    def ties_changed(self) -> None:
-        """Invalidate what depends on ties, autonomy or memberships (events call this)."""
-        self._channel_cache = None
+    def _prm(self) -> np.ndarray:
+        """The parameters the compiled step reads, packed as (R, len(fused.PARAMS))."""
+        return np.ascontiguousarray(np.stack([self.params[k] for k in fused.PARAMS], axis=1))
 
-    def _channel_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per-faction channel strengths, rebuilt after ties, autonomy or memberships change.
-
-        Returns ``base`` (R', F, P): Σ_c sensitivity_fc · tie_s(f)pc; ``via`` (R', F, I): for
-        each institution i, sensitivity to i's channel x the tie of i's leader on it, where the
-        faction's state is a member (else 0); and the autonomy weight per faction (R', F).
-        R' is 1 while every replicate has the same ties, autonomy and memberships (the arrays
-        broadcast),
-        else R. Each element is computed by the same formula either way, so a replicate's
-        numbers do not depend on the other replicates of its chunk.
-        """
-        if self._channel_cache is None:
-            same = (
-                bool(np.all(self.ties == self.ties[:1]))
-                and bool(np.all(self.autonomy == self.autonomy[:1]))
-                and bool(np.all(self.membership == self.membership[:1]))
-                and bool(np.all(self.active == self.active[:1]))
-            )
-            ties = self.ties[:1] if same else self.ties
-            membership = self.membership[:1] if same else self.membership
-            active = self.active[:1] if same else self.active
-            per_faction = ties[:, self.state_of]  # (R', F, P, C)
-            base = (per_faction * self.sens[None, :, None, :]).sum(axis=-1)
-            via = np.zeros((ties.shape[0], self.F, len(self.world.institutions)))
-            for i, (p, c) in enumerate(zip(self._inst_power, self._inst_channel, strict=True)):
-                member = membership[:, i][:, self.state_of] * active[:, i, None]  # (R', F)
-                via[:, :, i] = member * self.sens[:, c] * per_faction[:, :, p, c]
-            auto = (self.autonomy[:1] if same else self.autonomy)[:, self.state_of]
-            self._channel_cache = (base, via, auto)
-        return self._channel_cache
-
-    def _stack(self, a: np.ndarray) -> np.ndarray:
-        """(R, F, K) -> (F, R*K) so a sparse (F, F) matrix acts on every replicate at once."""
-        return np.ascontiguousarray(np.moveaxis(a, 0, 1).reshape(a.shape[1], -1))
-
-    def _unstack(self, a: np.ndarray, k: int) -> np.ndarray:
-        return np.moveaxis(a.reshape(self.F, -1, k), 1, 0)
+    def _rows(self, hedged: bool) -> tuple[np.ndarray, np.ndarray]:
+        pull = np.empty((self.R, self.F, self.P))
+        auto = np.empty((self.R, self.F))
+        fused.rows(
+            self._state_of,
+            self.sens,
+            self._inst_power,
+            self._inst_channel,
+            self._prm(),
+            self.ties,
+            self.rep,
+            self.threat,
+            self.cred,
+            self.patronage,
+            self.membership,
+            self.active,
+            self.autonomy,
+            hedged,
+            pull,
+            auto,
+        )
+        return pull, auto
 
     def pulls(self) -> np.ndarray:
-        """Direct pull of each power on each faction, shape (R, F, P).
+        """Direct pull of each power on each faction before hedging, shape (R, F, P).
 
-        pull_fp = pull_scale · rep_p · Σ_c sens_fc · tie_s(f)pc · (1 + gain · Σ_i cred_i
+        pull_fp = pull_scale · rep_s(f)p · Σ_c sens_fc · tie_s(f)pc · (1 + gain · Σ_i cred_i
         [i led by p, on channel c, s(f) a member]) + patronage_fp.
         """
-        base, via, _ = self._channel_terms()
-        gain = self.params["institution_gain"][:, None]
-        pull = np.broadcast_to(base, (self.R, self.F, self.P)).copy()
-        for i, p in enumerate(self._inst_power):  # institutions in world order
-            pull[:, :, p] += gain * (self.cred[:, i, None] * via[:, :, i])
-        pull *= self.params["pull_scale"][:, None, None] * self.per_faction(self.rep)
-        return pull + self.patronage
-
-    def hedge(self, pull: np.ndarray, auto: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Threatened states hedge: more autonomy, and a turn to the other powers.
-
-        Autonomy x (1 + hedging x T_s) and every power's pull x (1 + hedge_turn x (T_s -
-        threat from that power)), T_s being the state's total threat.
-
-        Returns the arrays unchanged (the same objects) while no state perceives a threat.
-        """
-        if not self.threat.any():
-            return pull, auto
-        total = _sum_last(self.threat)  # (R, S)
-        auto = auto * self.per_faction(1.0 + self.params["hedging"][:, None] * total)
-        turn = 1.0 + self.params["hedge_turn"][:, None, None] * (total[:, :, None] - self.threat)
-        return pull * self.per_faction(turn), auto
-
-    def _peer_matrix(self, weight: float) -> sparse.csr_array:
-        """``weight · intra + links``, cached for the last weight used."""
-        if self._peer_cache is None or self._peer_cache[0] != weight:
-            self._peer_cache = (weight, (self.intra * weight + self.links).tocsr())
-        return self._peer_cache[1]
+        return self._rows(hedged=False)[0]
 
     def peer_terms(self) -> tuple[np.ndarray, np.ndarray]:
         """Peer influence on the scores (R, F, P) and total peer weight (R, F).
 
-        Replicates are grouped by their ``peer_weight`` (usually one group), and each group
-        goes through one sparse product with its combined peer matrix.
+        Faction f hears faction g with weight (peer_weight · intra_fg + links_fg) · share_g.
         """
-        voiced = np.concatenate([self.share[:, :, None] * self.x, self.share[:, :, None]], axis=2)
-        pw = self.params["peer_weight"]
-        weights = np.unique(pw)
-        if len(weights) == 1:
-            total = self._unstack(
-                self._peer_matrix(float(weights[0])) @ self._stack(voiced), self.P + 1
-            )
-        else:
-            total = np.empty_like(voiced)
-            for w in weights:
-                idx = np.flatnonzero(pw == w)
-                total[idx] = self._unstack(
-                    self._peer_matrix(float(w)) @ self._stack(voiced[idx]), self.P + 1
-                )
-        return total[:, :, : self.P], total[:, :, self.P]
+        peer_x = np.empty((self.R, self.F, self.P))
+        peer_mass = np.empty((self.R, self.F))
+        ptr, idx, v_intra, v_link = self._pattern
+        fused.peers(ptr, idx, v_intra, v_link, self._prm(), self.share, self.x, peer_x, peer_mass)
+        return peer_x, peer_mass
 
-    def row_terms(self, noise: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
-        """Unnormalised row weights: peer scores, peer mass, pulls, autonomy."""
+    def row_terms(self) -> tuple[np.ndarray, ...]:
+        """Unnormalised row weights without noise: peer scores, peer mass, pulls, autonomy.
+
+        Pulls and autonomy are after hedging: threatened states weight autonomy by (1 +
+        hedging x T_s) and every power's pull by (1 + hedge_turn x (T_s − threat from that
+        power)), T_s being the state's total threat.
+        """
         peer_x, peer_mass = self.peer_terms()
-        pull, auto = self.hedge(self.pulls(), self._channel_terms()[2])
-        if noise is not None:
-            pull = pull * noise[:, :, : self.P]
-            auto = auto * noise[:, :, self.P]
+        pull, auto = self._rows(hedged=True)
         return peer_x, peer_mass, pull, auto
 
     def influence_system(self, r: int = 0) -> InfluenceSystem:
@@ -304,7 +260,7 @@ class Ensemble:
         P = self.P
         intra = self.intra.toarray() * self.params["peer_weight"][r]
         w_peer = (intra + self.links.toarray()) * self.share[r][None, :]
-        pulls, autos = self.hedge(self.pulls(), self.autonomy[:, self.state_of])
+        pulls, autos = self._rows(hedged=True)
         pull, auto = pulls[r], autos[r]
         raw = np.concatenate([w_peer, pull, auto[:, None]], axis=1)
         W = raw / raw.sum(axis=1, keepdims=True)
@@ -320,9 +276,7 @@ class Ensemble:
         direct or BiCGSTAB (`_solve`). While all replicates share one state (at the start of
         an ordinary run), one solve serves them all.
         """
-        pull, auto = self.hedge(self.pulls(), self._channel_terms()[2])
-        pull = np.broadcast_to(pull, (self.R, self.F, self.P))
-        auto = np.broadcast_to(auto, (self.R, self.F))
+        pull, auto = self._rows(hedged=True)
         pw = self.params["peer_weight"]
         same = all(
             bool((a == a[:1]).all()) for a in (self.share, self.lam, self.anchor, pull, auto)
@@ -363,99 +317,111 @@ class Ensemble:
         return out
 
     # ---- dynamics ----------------------------------------------------------------------
-    def _draw_noise(self) -> tuple[np.ndarray | None, np.ndarray | None]:
-        """Lognormal pull noise (R, F, P+1) and contest noise (R, F), for replicates in unrest."""
-        u_f = self.per_faction(self.unrest)
-        active = np.flatnonzero(u_f.max(axis=1) > 0)
-        if active.size == 0:
-            return None, None
-        F, P = self.F, self.P
-        z = np.zeros((self.R, F, P + 2))
-        for r in active:
-            # drawn in canonical (sorted-id) order, so reordering a world file's actors
-            # relabels the noise with them instead of reshuffling it
-            z[r] = self.noise[r].standard_normal((F, P + 2))[self._canon_f][:, self._canon_c]
-        z_pull = z[:, :, : P + 1]
-        z_share = z[:, :, P + 1]
-        sd = self.params["pull_noise"][:, None, None] * u_f[:, :, None]
-        pull_mult = np.exp(sd * z_pull - 0.5 * sd * sd)
-        contest = (self.params["contest_noise"][:, None] * u_f * np.sqrt(self.dt)) * z_share
-        return pull_mult, contest
-
     def step(self) -> None:
         """Advance every replicate by one step (events for this step are already applied)."""
-        dt = self.dt
-        pull_mult, contest = self._draw_noise()
-        # 1. influence (Friedkin–Johnsen with time-varying W)
-        peer_x, peer_mass, pull, auto = self.row_terms(pull_mult)
-        total = peer_mass + _sum_last(pull) + auto
-        lam = self.lam[:, :, None]
-        self.x = lam * (peer_x + pull) / total[:, :, None] + (1 - lam) * self.anchor
-        # 2. power shares: replicator drift from legitimacy (under unrest), force and patronage
-        u_f = self.per_faction(self.unrest)
-        fitness = (
-            self.params["legitimacy_weight"][:, None] * u_f * self.legit
-            + self.params["force_weight"][:, None] * self.force
-            + self.params["patronage_drift"][:, None] * _sum_last(self.patronage)
-        )
-        if contest is not None or np.any(fitness):
-            log_gain = fitness * dt
-            if contest is not None:
-                log_gain = log_gain + contest
-            # subtract the per-state maximum before exponentiating (no overflow)
-            shift = np.maximum.reduceat(log_gain[:, self._by_state], self._state_starts, axis=1)
-            grown = self.share * np.exp(log_gain - self.per_faction(shift))
-            self.share = grown / self.per_faction(self.state_sum(grown))
-        # 3. reputation, credibility and patronage relax; anchors learn
-        self.rep += per_step(self.params["reputation_relaxation"], dt)[:, None, None] * (
-            self.rep_base - self.rep
-        )
-        self.cred += per_step(self.params["credibility_relaxation"], dt)[:, None] * (
-            self.cred_base - self.cred
-        )
-        self.patronage *= (1.0 - per_step(self.params["patronage_decay"], dt))[:, None, None]
-        # priors learn: anchors drift toward the current scores (skipped at rate 0, so the
-        # model without learning is reproduced exactly)
-        learning = self.params["anchor_learning"]
-        if np.any(learning):
-            self.anchor += per_step(learning, dt)[:, None, None] * (self.x - self.anchor)
-        # threat fades; the economy grows (both skipped while idle, so the model without
-        # them is reproduced exactly)
-        if self.threat.any():
-            self.threat *= (1.0 - per_step(self.params["threat_decay"], dt))[:, None, None]
-        self.grow_flows()
-        # 4. time passes; unrest and planned interventions end
-        self.t += 1
-        ended = self.unrest_end <= self.t
-        self.unrest[ended] = 0.0
-        end_planned(self)
+        self.advance(1)
+
+    def advance(self, n: int) -> None:
+        """Advance every replicate by ``n`` steps with no events in between.
+
+        The compiled step (`influence_sim.core.fused`) runs windows of steps; a window ends
+        where a planned intervention ends (`end_planned` runs between windows) and is cut so
+        that its pre-drawn noise stays under `NOISE_BLOCK` numbers. The noise of a replicate
+        in unrest is drawn from its own generator, one (F, P + 2) block of standard normals
+        per step in unrest, so the numbers are the same whatever the window.
+        """
+        F, P = self.F, self.P
+        counts = np.zeros(self.R, dtype=np.int64)
+        prm = self._prm()
+        ptr, idx, v_intra, v_link = self._pattern
+        tie0 = self.tie0 if self.tie0 is not None else np.zeros((self.R, self.S, P))
+        econ = -1 if self.econ is None else self.econ
+        left = n
+        while left > 0:
+            window = min(left, self._next_planned_end() - self.t)
+            fused.noise_counts(window, self.t, self._state_of, self.unrest, self.unrest_end, counts)
+            per_step = int(np.count_nonzero(counts)) * F * (P + 2)
+            if per_step and window > 1 and int(counts.sum()) * F * (P + 2) > NOISE_BLOCK:
+                window = max(1, NOISE_BLOCK // per_step)
+                fused.noise_counts(
+                    window, self.t, self._state_of, self.unrest, self.unrest_end, counts
+                )
+            z = np.empty((int(counts.sum()), F, P + 2))
+            offsets = np.zeros(self.R, dtype=np.int64)
+            at = 0
+            for r in np.flatnonzero(counts):
+                k = int(counts[r])
+                offsets[r] = at
+                z[at : at + k] = self.noise[r].standard_normal((k, F, P + 2))
+                at += k
+            used = np.zeros(self.R, dtype=np.int64)
+            fused.advance(
+                window,
+                self.t,
+                self.dt,
+                self._state_of,
+                self.sens,
+                self._inst_power,
+                self._inst_channel,
+                ptr,
+                idx,
+                v_intra,
+                v_link,
+                prm,
+                self.x,
+                self.share,
+                self.lam,
+                self.legit,
+                self.anchor,
+                self.autonomy,
+                self.ties,
+                self.rep,
+                self.rep_base,
+                self.threat,
+                self.cred,
+                self.cred_base,
+                self.patronage,
+                self.force,
+                self.unrest,
+                self.unrest_end,
+                self.membership,
+                self.active,
+                self.flows,
+                self._growth_factor,
+                self._log_growth,
+                self._growing,
+                tie0,
+                self.exposure_share0,
+                self.alignment0,
+                econ,
+                REMITTANCES,
+                z,
+                offsets,
+                self._canon_f,
+                self._canon_c,
+                used,
+            )
+            if not np.array_equal(used, counts):  # pragma: no cover - a kernel bug
+                raise RuntimeError("the step used other noise than was drawn for it")
+            self.t += window
+            left -= window
+            end_planned(self)
+
+    def _next_planned_end(self) -> int:
+        """The next step at which an active intervention's planned duration ends."""
+        ends = [
+            int(iv.end[iv.active & (iv.end > self.t)].min())
+            for iv in self.interventions.values()
+            if (iv.active & (iv.end > self.t)).any()
+        ]
+        return min(ends, default=np.iinfo(np.int64).max)
 
     # ---- the economy -------------------------------------------------------------------
     def growth_changed(self) -> None:
         """Events call this after writing growth rates: the per-step factor is recomputed."""
-        self._growth_factor = (
-            np.exp(np.log1p(self.growth) * (self.dt / 365.0)) if self.growth.any() else None
-        )
-
-    def grow_flows(self) -> None:
-        """Grow the flows over one step, then update the ties.
-
-        Growth is by the flows' growth rates and, with a non-zero
-        ``trade_alignment_elasticity``, by the change in alignment since the start.
-        """
-        eps = self.params["trade_alignment_elasticity"]
-        if eps.any() and self.flows.any():
-            log_rate = np.log1p(self.growth)  # (R, S, P + 1, K)
-            drift = eps[:, None, None] * (self.alignment() - self.alignment0)  # (R, S, P)
-            for k in range(len(FLOW_KINDS)):
-                if k != REMITTANCES:  # remittances follow labour, not politics
-                    log_rate[:, :, : self.P, k] += drift
-            self.flows *= np.exp(log_rate * (self.dt / 365.0))
-        elif self._growth_factor is not None:
-            self.flows *= self._growth_factor
-        else:
-            return
-        self.flows_changed()
+        self._log_growth = np.log1p(self.growth)
+        self._growth_factor = np.exp(self._log_growth * (self.dt / 365.0))
+        self._growing = self.growth.reshape(self.R, -1).any(axis=1)
 
     def exposure_share(self) -> np.ndarray:
         """Each power's share of the state's external economic exposure, (R, S, P).
@@ -463,11 +429,8 @@ class Ensemble:
         X_sp = Σ_k flow_spk / Σ_q Σ_k flow_sqk over all partners q (the powers and the rest
         of the world); 0 where a state has no flows.
         """
-        per_partner = self.flows.sum(axis=-1)  # (R, S, P + 1)
-        total = per_partner.sum(axis=-1, keepdims=True)
-        out: np.ndarray = np.where(
-            total > 0, per_partner[:, :, : self.P] / np.maximum(total, 1e-300), 0.0
-        )
+        out = np.empty((self.R, self.S, self.P))
+        fused.exposure(self.flows, out)
         return out
 
     def flows_changed(self) -> None:
@@ -479,13 +442,9 @@ class Ensemble:
         """
         if self.econ is None or self.tie0 is None:
             return
-        eta = self.params["flow_tie_elasticity"]
-        if not eta.any():
-            return
-        follow = (eta > 0)[:, None, None]
-        rule = np.minimum(self.tie0 * self._econ_ratio(), 1.0)
-        self.ties[..., self.econ] = np.where(follow, rule, self.ties[..., self.econ])
-        self.ties_changed()
+        fused.econ_ties(
+            self.econ, self._prm(), self.flows, self.tie0, self.exposure_share0, self.ties
+        )
 
     def _econ_ratio(self) -> np.ndarray:
         """(X / X_2021) ^ flow_tie_elasticity per state and power, (R, S, P)."""
@@ -529,7 +488,6 @@ class Ensemble:
         if channel == self.econ:
             for s in np.atleast_1d(states):
                 self.rebase_econ(int(s), m)
-        self.ties_changed()
 
     def autonomy_share(self) -> np.ndarray:
         """Weight the state's factions give to no power (the autonomy pole), (R, S).
@@ -599,10 +557,8 @@ class Ensemble:
     # ---- outcome measures ----------------------------------------------------------------
     def alignment(self) -> np.ndarray:
         """State alignment toward each power: power-weighted mean of scores, (R, S, P)."""
-        weighted = self.share[:, :, None] * self.x
-        out: np.ndarray = np.stack(
-            [self.state_sum(weighted[:, :, p]) for p in range(self.P)], axis=2
-        )
+        out = np.empty((self.R, self.S, self.P))
+        fused.alignment(self._state_of, self.share, self.x, out)
         return out
 
     def approval(self, alignment: np.ndarray | None = None) -> np.ndarray:
@@ -663,6 +619,31 @@ class Ensemble:
             return np.full(self.R, np.nan)
         out: np.ndarray = al[:, :, self.world.index[self.world.corridor_power]] @ (km / km.sum())
         return out
+
+
+#: Most standard normals pre-drawn for one window of the compiled step (32 MiB).
+NOISE_BLOCK = 1 << 22
+
+
+def _peer_pattern(
+    intra: sparse.csr_array, links: sparse.csr_array
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The union of the peer and link patterns as CSR: row pointers, columns, both values.
+
+    Entry (f, g) carries intra_fg and links_fg (0 where absent), so the compiled step forms
+    peer_weight · intra + links per replicate without building a matrix per weight.
+    """
+    n = intra.shape[0]
+    a, b = intra.tocoo(), links.tocoo()
+    key_a = a.row.astype(np.int64) * n + a.col
+    key_b = b.row.astype(np.int64) * n + b.col
+    keys = np.union1d(key_a, key_b)
+    v_intra, v_link = np.zeros(len(keys)), np.zeros(len(keys))
+    np.add.at(v_intra, np.searchsorted(keys, key_a), a.data)
+    np.add.at(v_link, np.searchsorted(keys, key_b), b.data)
+    rows = keys // n
+    ptr = np.searchsorted(rows, np.arange(n + 1)).astype(np.int64)
+    return ptr, (keys % n).astype(np.int64), v_intra, v_link
 
 
 #: Worlds up to this many factions solve the steady state as dense systems.

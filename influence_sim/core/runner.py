@@ -83,6 +83,10 @@ class Recorder:
         }
         self._next = 0
 
+    def next_step(self, horizon: int) -> int:
+        """The next step to record (the horizon once every step is recorded)."""
+        return int(self.steps[self._next]) if self._next < len(self.steps) else horizon
+
     def maybe_record(self, ens: Ensemble) -> None:
         """Record the measures if the ensemble's current step is a recorded one."""
         if self._next < len(self.steps) and self.steps[self._next] == ens.t:
@@ -131,14 +135,27 @@ class Runner:
         for plan in self.plans:
             for t in np.unique(plan.step[plan.status == 0]):
                 self.by_step.setdefault(int(t), []).append(plan)
+        self._event_steps = np.array(sorted(self.by_step), dtype=np.int64)
 
     @property
     def done(self) -> bool:
         """Whether the horizon is reached."""
         return self.ens.t >= self.scenario.steps
 
-    def advance(self) -> None:
-        """Apply the events due at the current step (per replicate), then step the dynamics."""
+    def advance(self, n: int = 1) -> None:
+        """Advance ``n`` steps (to the horizon at most): at each, apply its events, then step.
+
+        Between two steps with events the compiled step runs the whole stretch in one call.
+        """
+        ens = self.ens
+        stop = min(ens.t + n, self.scenario.steps)
+        while ens.t < stop:
+            self._apply_events()
+            later = self._event_steps[np.searchsorted(self._event_steps, ens.t, side="right") :]
+            ens.advance(min(stop, int(later[0]) if len(later) else stop) - ens.t)
+
+    def _apply_events(self) -> None:
+        """Apply the events due at the current step, per replicate."""
         ens = self.ens
         for plan in self.by_step.get(ens.t, ()):
             mask = (plan.step == ens.t) & (plan.status == 0)
@@ -150,7 +167,6 @@ class Runner:
                 effective = plan.event.apply(ens, mask, plan.values)
                 if effective is not None:
                     plan.status[mask & ~effective] = 4
-        ens.step()
 
 
 def run_ensemble(
@@ -178,8 +194,9 @@ def run_ensemble(
     )
     while not runner.done:
         rec.maybe_record(runner.ens)
-        runner.advance()
-        bar.update()
+        t = runner.ens.t
+        runner.advance(rec.next_step(scenario.steps) - t)
+        bar.update(runner.ens.t - t)
     bar.close()
     rec.maybe_record(runner.ens)
     return rec.data, rec.steps, runner.plans, runner.ens

@@ -898,7 +898,9 @@ def _series(
                     hit[j][reached] = (t - first) * scenario.step_days
         if t >= last:
             break
-        runner.advance()
+        # on to the next step at which something is read
+        ahead = (max(p[2], t + 1) for p in plans if max(p[2], t + 1) <= p[3])
+        runner.advance(min(min(ahead, default=last), last) - t)
     out = []
     for j, (_spec, col, first, stop, stat, level) in enumerate(plans):
         if stat == "stance":

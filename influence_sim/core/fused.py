@@ -1,0 +1,734 @@
+"""The compiled step: every per-step update of the model fused into one pass per replicate.
+
+This module is the one implementation of the model's dynamics (docs/ODD.md, section 7).
+`Ensemble.advance` hands it the ensemble's arrays; it runs ``n`` steps of every replicate,
+each replicate on its own (a replicate's numbers never depend on the others of its chunk), in
+this order per step:
+
+1. the dynamics noise of a replicate in unrest (pre-drawn by the caller, one (F, P + 2) block
+   of standard normals per step in unrest, read in canonical id order);
+2. each faction's row of the influence matrix (`rows`): pulls through channels, institutions
+   and reputation, patronage, hedging under threat, the noise multipliers; then the
+   Friedkin–Johnsen update against the peers (one pass over the sparse peer pattern);
+3. the share contest (replicator drift and contest noise), in replicates in unrest or with a
+   non-zero fitness;
+4. relaxation of reputation and credibility, patronage decay, anchor learning, threat decay;
+5. the economy: flows grow (by their rates and, with ``trade_alignment_elasticity``, the
+   change in alignment), and the economic ties follow the flows;
+6. time passes: unrest ends where its end is due.
+
+Compiled with numba (``cache=True``: the machine code is written beside this file, or to
+numba's user cache if that is not writable, and loaded on later runs). The serial kernel is
+the default; `set_threads` (or ``INFLUENCE_SIM_THREADS``) runs replicates on several threads
+with ``prange``, which changes no number (replicates are independent), and is meant for one
+process on a machine, not for process pools or Dask workers, which keep one thread each.
+
+Parameters are passed as one (R, len(PARAMS)) array, in the order of `PARAMS`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+__all__ = [
+    "PARAMS",
+    "advance",
+    "alignment",
+    "econ_ties",
+    "exposure",
+    "noise_counts",
+    "peers",
+    "rows",
+    "set_threads",
+    "threads",
+]
+
+#: The global parameters the step reads, in the column order of the packed array.
+PARAMS = (
+    "peer_weight",
+    "pull_scale",
+    "institution_gain",
+    "patronage_decay",
+    "reputation_relaxation",
+    "credibility_relaxation",
+    "anchor_learning",
+    "threat_decay",
+    "hedging",
+    "hedge_turn",
+    "flow_tie_elasticity",
+    "trade_alignment_elasticity",
+    "legitimacy_weight",
+    "force_weight",
+    "patronage_drift",
+    "contest_noise",
+    "pull_noise",
+)
+(
+    PW,
+    PULL_SCALE,
+    GAIN,
+    PAT_DECAY,
+    REP_RELAX,
+    CRED_RELAX,
+    LEARN,
+    THREAT_DECAY,
+    HEDGING,
+    HEDGE_TURN,
+    ETA,
+    EPS,
+    LEGIT_W,
+    FORCE_W,
+    PAT_DRIFT,
+    CONTEST,
+    PULL_NOISE,
+) = range(len(PARAMS))
+
+_threads = max(1, int(os.environ.get("INFLUENCE_SIM_THREADS", "1") or 1))
+
+
+def set_threads(n: int) -> None:
+    """Run the step on ``n`` threads (``prange`` over replicates); 1, the default, is serial.
+
+    The results do not depend on it. Leave it at 1 in process pools and Dask workers.
+    """
+    global _threads
+    if n < 1:
+        raise ValueError("threads must be at least 1")
+    _threads = min(int(n), numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
+
+
+def threads() -> int:
+    """The number of threads the step runs on."""
+    return _threads
+
+
+@njit(cache=True)
+def _per_step(rate: float, dt: int) -> float:
+    return 1.0 - (1.0 - rate) ** dt
+
+
+@njit(cache=True)
+def _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via):
+    """Replicate r's channel strengths, which change only with ties and memberships.
+
+    base_fp = Σ_c sens_fc tie_s(f)pc (F, P); via_fi = member_i(s(f)) · sens_f,c(i) ·
+    tie_s(f),p(i),c(i) for institution i led by p(i) on channel c(i) (F, I).
+    """
+    F, P = base.shape
+    C = sens.shape[1]
+    for f in range(F):
+        s = state_of[f]
+        for p in range(P):
+            b = 0.0
+            for c in range(C):
+                b += ties[r, s, p, c] * sens[f, c]
+            base[f, p] = b
+        for i in range(inst_p.shape[0]):
+            member = membership[r, i, s] * active[r, i]
+            via[f, i] = member * sens[f, inst_c[i]] * ties[r, s, inst_p[i], inst_c[i]]
+
+
+@njit(cache=True)
+def _rows(
+    r, state_of, inst_p, prm, base, via, rep, threat, cred, patronage, autonomy, hedged, pull, auto
+):
+    """Replicate r's pull of each power on each faction (F, P) and autonomy weight (F,).
+
+    pull_fp = pull_scale · rep_s(f)p · (base_fp + gain Σ_i cred_i via_fi [i led by p]) +
+    patronage_fp; with ``hedged``, times (1 + hedge_turn (T_s − threat_sp)), and autonomy
+    times (1 + hedging T_s), T_s being the state's total threat.
+    """
+    F, P = pull.shape
+    gain = prm[r, GAIN]
+    scale = prm[r, PULL_SCALE]
+    for f in range(F):
+        s = state_of[f]
+        for p in range(P):
+            pull[f, p] = base[f, p]
+        for i in range(inst_p.shape[0]):
+            pull[f, inst_p[i]] += gain * (cred[r, i] * via[f, i])
+        for p in range(P):
+            pull[f, p] = pull[f, p] * (scale * rep[r, s, p]) + patronage[r, f, p]
+        a = autonomy[r, s]
+        if hedged:
+            total = 0.0
+            for p in range(P):
+                total += threat[r, s, p]
+            a = a * (1.0 + prm[r, HEDGING] * total)
+            for p in range(P):
+                pull[f, p] *= 1.0 + prm[r, HEDGE_TURN] * (total - threat[r, s, p])
+        auto[f] = a
+
+
+@njit(cache=True)
+def _peers(r, ptr, idx, v_intra, v_link, prm, share, x, voiced, peer_x, peer_mass):
+    """Replicate r's peer terms: Σ_g w_fg (share_g x_gp) (F, P) and Σ_g w_fg share_g (F,).
+
+    w = peer_weight · intra + links, over the union of both sparsity patterns; ``voiced`` is
+    scratch (F, P) for share_g x_gp.
+    """
+    F, P = peer_x.shape
+    pw = prm[r, PW]
+    for g in range(F):
+        for p in range(P):
+            voiced[g, p] = share[r, g] * x[r, g, p]
+    for f in range(F):
+        mass = 0.0
+        for p in range(P):
+            peer_x[f, p] = 0.0
+        for jj in range(ptr[f], ptr[f + 1]):
+            g = idx[jj]
+            w = pw * v_intra[jj] + v_link[jj]
+            mass += w * share[r, g]
+            for p in range(P):
+                peer_x[f, p] += w * voiced[g, p]
+        peer_mass[f] = mass
+
+
+@njit(cache=True)
+def _alignment(r, state_of, share, x, out):
+    """Replicate r's alignment (S, P): each state's power-share-weighted sum of scores."""
+    P = out.shape[1]
+    out[:] = 0.0
+    for f in range(state_of.shape[0]):
+        s = state_of[f]
+        for p in range(P):
+            out[s, p] += share[r, f] * x[r, f, p]
+
+
+@njit(cache=True)
+def _exposure(r, flows, out):
+    """Replicate r's exposure shares (S, P): each power's share of the state's flows."""
+    S, P = out.shape
+    Q, K = flows.shape[2], flows.shape[3]
+    for s in range(S):
+        total = 0.0
+        for q in range(Q):
+            for k in range(K):
+                total += flows[r, s, q, k]
+        for p in range(P):
+            if total > 0:
+                mine = 0.0
+                for k in range(K):
+                    mine += flows[r, s, p, k]
+                out[s, p] = mine / total
+            else:
+                out[s, p] = 0.0
+
+
+@njit(cache=True)
+def _econ_ties(r, econ, prm, flows, tie0, expo0, ties, scratch):
+    """Set replicate r's economic ties from its flows: min(tie0 (X / X0) ^ η, 1)."""
+    _exposure(r, flows, scratch)
+    S, P = scratch.shape
+    eta = prm[r, ETA]
+    for s in range(S):
+        for p in range(P):
+            x0 = expo0[r, s, p]
+            ratio = scratch[s, p] / x0 if x0 > 0 else 1.0
+            ties[r, s, p, econ] = min(tie0[r, s, p] * ratio**eta, 1.0)
+
+
+@njit(cache=True)
+def _replicate(
+    r,
+    n,
+    t0,
+    dt,
+    state_of,
+    sens,
+    inst_p,
+    inst_c,
+    ptr,
+    idx,
+    v_intra,
+    v_link,
+    prm,
+    x,
+    share,
+    lam,
+    legit,
+    anchor,
+    autonomy,
+    ties,
+    rep,
+    rep_base,
+    threat,
+    cred,
+    cred_base,
+    patronage,
+    force,
+    unrest,
+    unrest_end,
+    membership,
+    active,
+    flows,
+    gfac,
+    lgrowth,
+    growing,
+    tie0,
+    expo0,
+    align0,
+    econ,
+    remit,
+    z,
+    z_off,
+    canon_f,
+    canon_c,
+):
+    """Run replicate r for n steps from step t0; return the noise blocks it used."""
+    F, P = x.shape[1], x.shape[2]
+    S = unrest.shape[1]
+    Q, K = flows.shape[2], flows.shape[3]
+    pull = np.empty((F, P))
+    auto = np.empty(F)
+    base = np.empty((F, P))
+    via = np.empty((F, inst_p.shape[0]))
+    _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via)
+    peer_x = np.empty((F, P))
+    peer_mass = np.empty(F)
+    voiced = np.empty((F, P))
+    x_new = np.empty((F, P))
+    log_gain = np.empty(F)
+    shift = np.empty(S)
+    moves = np.empty(S, np.bool_)
+    mass = np.empty(S)
+    al = np.empty((S, P))
+    expo = np.empty((S, P))
+    sqrt_dt = math.sqrt(dt)
+    rep_rate = _per_step(prm[r, REP_RELAX], dt)
+    cred_rate = _per_step(prm[r, CRED_RELAX], dt)
+    pat_keep = 1.0 - _per_step(prm[r, PAT_DECAY], dt)
+    learn = _per_step(prm[r, LEARN], dt)
+    threat_keep = 1.0 - _per_step(prm[r, THREAT_DECAY], dt)
+    eps = prm[r, EPS]
+    used = 0
+    for j in range(n):
+        t = t0 + j
+        # 1. noise: a replicate is in unrest while any faction's state is
+        in_unrest = False
+        for f in range(F):
+            if unrest[r, state_of[f]] > 0:
+                in_unrest = True
+                break
+        zb = z_off[r] + used
+        if in_unrest:
+            used += 1
+        # 2. rows and the Friedkin–Johnsen update
+        _rows(
+            r,
+            state_of,
+            inst_p,
+            prm,
+            base,
+            via,
+            rep,
+            threat,
+            cred,
+            patronage,
+            autonomy,
+            True,
+            pull,
+            auto,
+        )
+        _peers(r, ptr, idx, v_intra, v_link, prm, share, x, voiced, peer_x, peer_mass)
+        for f in range(F):
+            if in_unrest:
+                sd = prm[r, PULL_NOISE] * unrest[r, state_of[f]]
+                zf = canon_f[f]
+                for p in range(P):
+                    pull[f, p] *= math.exp(sd * z[zb, zf, canon_c[p]] - 0.5 * sd * sd)
+                auto[f] *= math.exp(sd * z[zb, zf, canon_c[P]] - 0.5 * sd * sd)
+            total = peer_mass[f]
+            sum_pull = 0.0
+            for p in range(P):
+                sum_pull += pull[f, p]
+            total = total + sum_pull + auto[f]
+            lam_f = lam[r, f]
+            for p in range(P):
+                x_new[f, p] = (
+                    lam_f * (peer_x[f, p] + pull[f, p]) / total + (1.0 - lam_f) * anchor[r, f, p]
+                )
+        # 3. power shares: replicator drift from legitimacy (under unrest), force, patronage,
+        # and contest noise; a state's shares move where some faction's log gain is not 0
+        for s in range(S):
+            moves[s] = False
+            shift[s] = -np.inf
+            mass[s] = 0.0
+        for f in range(F):
+            s = state_of[f]
+            u = unrest[r, s]
+            pat = 0.0
+            for p in range(P):
+                pat += patronage[r, f, p]
+            fit = (
+                prm[r, LEGIT_W] * u * legit[r, f]
+                + prm[r, FORCE_W] * force[r, f]
+                + prm[r, PAT_DRIFT] * pat
+            )
+            g = fit * dt
+            if in_unrest:
+                g += (prm[r, CONTEST] * u * sqrt_dt) * z[zb, canon_f[f], canon_c[P + 1]]
+            log_gain[f] = g
+            shift[s] = max(shift[s], g)
+            if g != 0.0:
+                moves[s] = True
+        for f in range(F):
+            s = state_of[f]
+            if moves[s]:
+                d = log_gain[f] - shift[s]
+                log_gain[f] = share[r, f] * (math.exp(d) if d != 0.0 else 1.0)
+                mass[s] += log_gain[f]
+        for f in range(F):
+            s = state_of[f]
+            if moves[s]:
+                share[r, f] = log_gain[f] / mass[s]
+        for f in range(F):
+            for p in range(P):
+                x[r, f, p] = x_new[f, p]
+        # 4. relaxation, decay, learning
+        for s in range(S):
+            for p in range(P):
+                rep[r, s, p] += rep_rate * (rep_base[r, s, p] - rep[r, s, p])
+                threat[r, s, p] *= threat_keep
+        for i in range(cred.shape[1]):
+            cred[r, i] += cred_rate * (cred_base[r, i] - cred[r, i])
+        for f in range(F):
+            for p in range(P):
+                patronage[r, f, p] *= pat_keep
+                if learn != 0.0:
+                    anchor[r, f, p] += learn * (x[r, f, p] - anchor[r, f, p])
+        # 5. the economy
+        grown = False
+        if eps != 0.0:
+            nonzero = False
+            for s in range(S):
+                for q in range(Q):
+                    for k in range(K):
+                        if flows[r, s, q, k] != 0.0:
+                            nonzero = True
+            if nonzero:
+                _alignment(r, state_of, share, x, al)
+                for s in range(S):
+                    for q in range(Q):
+                        for k in range(K):
+                            rate = lgrowth[r, s, q, k]
+                            if q < P and k != remit:
+                                rate += eps * (al[s, q] - align0[r, s, q])
+                            flows[r, s, q, k] *= math.exp(rate * (dt / 365.0))
+                grown = True
+        if not grown and growing[r]:
+            for s in range(S):
+                for q in range(Q):
+                    for k in range(K):
+                        flows[r, s, q, k] *= gfac[r, s, q, k]
+            grown = True
+        if grown and econ >= 0 and prm[r, ETA] > 0:
+            _econ_ties(r, econ, prm, flows, tie0, expo0, ties, expo)
+            _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via)
+        # 6. time passes: unrest ends
+        for s in range(S):
+            if unrest_end[r, s] <= t + 1:
+                unrest[r, s] = 0.0
+    return used
+
+
+@njit(cache=True)
+def _advance_serial(
+    n,
+    t0,
+    dt,
+    state_of,
+    sens,
+    inst_p,
+    inst_c,
+    ptr,
+    idx,
+    v_intra,
+    v_link,
+    prm,
+    x,
+    share,
+    lam,
+    legit,
+    anchor,
+    autonomy,
+    ties,
+    rep,
+    rep_base,
+    threat,
+    cred,
+    cred_base,
+    patronage,
+    force,
+    unrest,
+    unrest_end,
+    membership,
+    active,
+    flows,
+    gfac,
+    lgrowth,
+    growing,
+    tie0,
+    expo0,
+    align0,
+    econ,
+    remit,
+    z,
+    z_off,
+    canon_f,
+    canon_c,
+    used,
+):
+    for r in range(x.shape[0]):
+        used[r] = _replicate(
+            r,
+            n,
+            t0,
+            dt,
+            state_of,
+            sens,
+            inst_p,
+            inst_c,
+            ptr,
+            idx,
+            v_intra,
+            v_link,
+            prm,
+            x,
+            share,
+            lam,
+            legit,
+            anchor,
+            autonomy,
+            ties,
+            rep,
+            rep_base,
+            threat,
+            cred,
+            cred_base,
+            patronage,
+            force,
+            unrest,
+            unrest_end,
+            membership,
+            active,
+            flows,
+            gfac,
+            lgrowth,
+            growing,
+            tie0,
+            expo0,
+            align0,
+            econ,
+            remit,
+            z,
+            z_off,
+            canon_f,
+            canon_c,
+        )
+
+
+@njit(cache=True, parallel=True)
+def _advance_parallel(
+    n,
+    t0,
+    dt,
+    state_of,
+    sens,
+    inst_p,
+    inst_c,
+    ptr,
+    idx,
+    v_intra,
+    v_link,
+    prm,
+    x,
+    share,
+    lam,
+    legit,
+    anchor,
+    autonomy,
+    ties,
+    rep,
+    rep_base,
+    threat,
+    cred,
+    cred_base,
+    patronage,
+    force,
+    unrest,
+    unrest_end,
+    membership,
+    active,
+    flows,
+    gfac,
+    lgrowth,
+    growing,
+    tie0,
+    expo0,
+    align0,
+    econ,
+    remit,
+    z,
+    z_off,
+    canon_f,
+    canon_c,
+    used,
+):
+    for r in prange(x.shape[0]):
+        used[r] = _replicate(
+            r,
+            n,
+            t0,
+            dt,
+            state_of,
+            sens,
+            inst_p,
+            inst_c,
+            ptr,
+            idx,
+            v_intra,
+            v_link,
+            prm,
+            x,
+            share,
+            lam,
+            legit,
+            anchor,
+            autonomy,
+            ties,
+            rep,
+            rep_base,
+            threat,
+            cred,
+            cred_base,
+            patronage,
+            force,
+            unrest,
+            unrest_end,
+            membership,
+            active,
+            flows,
+            gfac,
+            lgrowth,
+            growing,
+            tie0,
+            expo0,
+            align0,
+            econ,
+            remit,
+            z,
+            z_off,
+            canon_f,
+            canon_c,
+        )
+
+
+def advance(*args: object) -> None:
+    """Run the step kernel (arguments as `_advance_serial`), on `threads` threads."""
+    if _threads > 1:
+        numba.set_num_threads(_threads)
+        _advance_parallel(*args)
+    else:
+        _advance_serial(*args)
+
+
+@njit(cache=True)
+def noise_counts(n, t0, state_of, unrest, unrest_end, out):
+    """Steps in [t0, t0 + n) during which each replicate is in unrest, (R,) into ``out``.
+
+    A replicate is in unrest at t0 if any faction's state has unrest, and after that while
+    such a state's unrest has not ended (it ends after the step before ``unrest_end``).
+    """
+    R, S = unrest.shape
+    has_faction = np.zeros(S, np.bool_)
+    for f in range(state_of.shape[0]):
+        has_faction[state_of[f]] = True
+    for r in range(R):
+        on = False
+        last = t0
+        for s in range(S):
+            if has_faction[s] and unrest[r, s] > 0:
+                on = True
+                last = max(last, unrest_end[r, s])
+        out[r] = min(n, max(1, last - t0)) if on else 0
+
+
+@njit(cache=True)
+def rows(
+    state_of,
+    sens,
+    inst_p,
+    inst_c,
+    prm,
+    ties,
+    rep,
+    threat,
+    cred,
+    patronage,
+    membership,
+    active,
+    autonomy,
+    hedged,
+    pull,
+    auto,
+):
+    """Every replicate's pulls (R, F, P) and autonomy weights (R, F) into ``pull``, ``auto``."""
+    F, P = pull.shape[1], pull.shape[2]
+    base = np.empty((F, P))
+    via = np.empty((F, inst_p.shape[0]))
+    for r in range(pull.shape[0]):
+        _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via)
+        _rows(
+            r,
+            state_of,
+            inst_p,
+            prm,
+            base,
+            via,
+            rep,
+            threat,
+            cred,
+            patronage,
+            autonomy,
+            hedged,
+            pull[r],
+            auto[r],
+        )
+
+
+@njit(cache=True)
+def peers(ptr, idx, v_intra, v_link, prm, share, x, peer_x, peer_mass):
+    """Every replicate's peer terms (R, F, P) and peer mass (R, F)."""
+    voiced = np.empty(x.shape[1:])
+    for r in range(x.shape[0]):
+        _peers(r, ptr, idx, v_intra, v_link, prm, share, x, voiced, peer_x[r], peer_mass[r])
+
+
+@njit(cache=True)
+def alignment(state_of, share, x, out):
+    """Every replicate's alignment (R, S, P) into ``out``."""
+    for r in range(x.shape[0]):
+        _alignment(r, state_of, share, x, out[r])
+
+
+@njit(cache=True)
+def exposure(flows, out):
+    """Every replicate's exposure shares (R, S, P) into ``out``."""
+    for r in range(flows.shape[0]):
+        _exposure(r, flows, out[r])
+
+
+@njit(cache=True)
+def econ_ties(econ, prm, flows, tie0, expo0, ties):
+    """Set the economic ties from the flows in every replicate whose η is positive."""
+    scratch = np.empty(tie0.shape[1:])
+    for r in range(flows.shape[0]):
+        if prm[r, ETA] > 0:
+            _econ_ties(r, econ, prm, flows, tie0, expo0, ties, scratch)

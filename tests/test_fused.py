@@ -1,0 +1,137 @@
+"""The compiled step's own guarantees: windows, threads, noise blocks and the peer pattern.
+
+That it computes the model's dynamics is tested against the numpy oracle
+(`tests/test_fused_oracle.py`); here, that the way it is driven changes no number.
+"""
+
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
+
+import influence_sim as isim
+from influence_sim.core import fused, kernel
+from influence_sim.core.runner import Runner
+from influence_sim.core.scenario import scenario_from_dict
+from influence_sim.seeds import root_seed
+
+from .conftest import BASELINE
+
+STATE = ("x", "share", "anchor", "rep", "cred", "patronage", "force", "threat", "unrest", "ties")
+
+
+def planned_end_scenario(steps: int = 40):
+    """The baseline with the CSTO force's duration drawn per replicate and no withdrawal event,
+    so each replicate's intervention ends at its own step, inside the dynamics' windows."""
+    data = tomllib.loads(BASELINE.read_text())
+    data["scenario"].update(steps=steps, world="central_asia_2021")
+    events = [e for e in data["events"] if e["id"] != "csto_withdrawal"]
+    for e in events:
+        if e["id"] == "csto_deploy":
+            e["days"] = {"dist": "uniform", "low": 3.0, "high": 12.0}
+    data["events"] = events
+    return scenario_from_dict(data, path=BASELINE)
+
+
+def run_by(scen, ids, advance):
+    runner = Runner(scen, np.asarray(ids), root_seed(7))
+    advance(runner)
+    return runner.ens
+
+
+def assert_same_state(a, b):
+    assert a.t == b.t
+    for name in STATE:
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
+def one_by_one(runner):
+    while not runner.done:
+        runner.advance()
+
+
+def all_at_once(runner):
+    runner.advance(runner.scenario.steps)
+
+
+def test_planned_ends_fall_inside_the_run():
+    scen = planned_end_scenario()
+    ens = run_by(scen, range(6), all_at_once)
+    iv = ens.interventions["csto_deploy"]
+    assert not iv.active.any()
+    assert len(np.unique(iv.end)) > 1  # the replicates' forces left on different steps
+
+
+def test_one_step_at_a_time_equals_one_long_advance():
+    scen = planned_end_scenario()
+    assert_same_state(run_by(scen, range(6), one_by_one), run_by(scen, range(6), all_at_once))
+
+
+def test_small_noise_blocks_change_nothing(monkeypatch):
+    """Windows cut short to keep the pre-drawn noise small give the same numbers."""
+    scen = planned_end_scenario()
+    whole = run_by(scen, range(6), all_at_once)
+    monkeypatch.setattr(kernel, "NOISE_BLOCK", 1)
+    assert_same_state(run_by(scen, range(6), all_at_once), whole)
+
+
+def test_threads_change_nothing():
+    scen = planned_end_scenario()
+    serial = run_by(scen, range(8), all_at_once)
+    try:
+        isim.set_threads(2)
+        assert fused.threads() == min(2, fused.numba.config.NUMBA_NUM_THREADS)
+        parallel = run_by(scen, range(8), all_at_once)
+    finally:
+        isim.set_threads(1)
+    assert_same_state(parallel, serial)
+
+
+def test_threads_must_be_positive():
+    with pytest.raises(ValueError, match="at least 1"):
+        fused.set_threads(0)
+
+
+def test_a_replicate_alone_equals_the_same_replicate_among_others():
+    scen = planned_end_scenario()
+    chunk = run_by(scen, range(5), all_at_once)
+    for k in (0, 4):
+        alone = run_by(scen, [k], all_at_once)
+        for name in STATE:
+            np.testing.assert_array_equal(
+                getattr(alone, name)[0], getattr(chunk, name)[k], err_msg=name
+            )
+
+
+def test_a_block_of_draws_is_the_draws_one_step_at_a_time():
+    """What the windows rely on: numpy's generator fills a block in order, with no carry."""
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    block = a.standard_normal((4, 3, 5))
+    for k in range(4):
+        np.testing.assert_array_equal(block[k], b.standard_normal((3, 5)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 9),
+    density=st.floats(0.0, 0.6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_peer_pattern_holds_both_matrices(n, density, seed):
+    rng = np.random.default_rng(seed)
+    intra = sparse.random_array((n, n), density=density, rng=rng).tocsr()
+    links = sparse.random_array((n, n), density=density, rng=rng).tocsr()
+    ptr, idx, v_intra, v_link = kernel._peer_pattern(intra, links)
+    got_intra, got_link = np.zeros((n, n)), np.zeros((n, n))
+    for f in range(n):
+        cols = idx[ptr[f] : ptr[f + 1]]
+        assert (np.diff(cols) > 0).all()  # sorted, no duplicates
+        got_intra[f, cols] = v_intra[ptr[f] : ptr[f + 1]]
+        got_link[f, cols] = v_link[ptr[f] : ptr[f + 1]]
+    np.testing.assert_array_equal(got_intra, intra.toarray())
+    np.testing.assert_array_equal(got_link, links.toarray())
