@@ -154,3 +154,17 @@ def test_chinese_responses_lower_russias_balance(runs, name):
 def test_unrest_makes_outcomes_distributions(runs):
     share = runs["no_csto"].data["share"][-1, :, 0]  # Tokayev camp
     assert np.quantile(share, 0.95) - np.quantile(share, 0.05) > 0.05
+
+
+def test_a_uniform_from_zero_to_minus_zero_is_the_constant_zero():
+    """Found by the oracle's hypothesis test: numpy refuses uniform(0.0, -0.0) (its high - low
+    is -0.0), though the field reads low <= high; the loader makes -0.0 a 0.0."""
+    from influence_sim.core.events import Number, parse_number
+
+    def fail(msg, *_):
+        return ValueError(msg)
+
+    dist = parse_number({"dist": "uniform", "low": 0.0, "high": -0.0}, Number(-1.0, 1.0), fail)
+    draws = [dist.draw(np.random.default_rng(k)) for k in range(3)]
+    assert draws == [0.0, 0.0, 0.0]
+    assert all(np.copysign(1.0, d) == 1.0 for d in draws)

@@ -209,7 +209,8 @@ def parse_number(val: Any, spec: Number, fail: Fail) -> Distribution:
         if not lo <= args[0] <= hi:
             raise fail(f"normal mean {args[0]} outside the field's range [{lo}, {hi}]")
     elif kind == "uniform":
-        args = (float(given["low"]), float(given["high"]))
+        # + 0.0 makes a written -0.0 a 0.0: numpy refuses a uniform whose high - low is -0.0
+        args = (float(given["low"]) + 0.0, float(given["high"]) + 0.0)
         if args[0] > args[1]:
             raise fail(f"uniform needs low <= high, got {args[0]} > {args[1]}")
     elif kind == "triangular":

@@ -107,17 +107,17 @@ def threads() -> int:
     return _threads
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _per_step(rate: float, dt: int) -> float:
     return 1.0 - (1.0 - rate) ** dt
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via):
     """Replicate r's channel strengths, which change only with ties and memberships.
 
-    base_fp = Σ_c sens_fc tie_s(f)pc (F, P); via_fi = member_i(s(f)) · sens_f,c(i) ·
-    tie_s(f),p(i),c(i) for institution i led by p(i) on channel c(i) (F, I).
+    base_fp = Σ_c sens_fc tie_s(f)pc (F, P); via_if = member_i(s(f)) · sens_f,c(i) ·
+    tie_s(f),p(i),c(i) for institution i led by p(i) on channel c(i) (I, F).
     """
     F, P = base.shape
     C = sens.shape[1]
@@ -130,16 +130,16 @@ def _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base,
             base[f, p] = b
         for i in range(inst_p.shape[0]):
             member = membership[r, i, s] * active[r, i]
-            via[f, i] = member * sens[f, inst_c[i]] * ties[r, s, inst_p[i], inst_c[i]]
+            via[i, f] = member * sens[f, inst_c[i]] * ties[r, s, inst_p[i], inst_c[i]]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _rows(
     r, state_of, inst_p, prm, base, via, rep, threat, cred, patronage, autonomy, hedged, pull, auto
 ):
     """Replicate r's pull of each power on each faction (F, P) and autonomy weight (F,).
 
-    pull_fp = pull_scale · rep_s(f)p · (base_fp + gain Σ_i cred_i via_fi [i led by p]) +
+    pull_fp = pull_scale · rep_s(f)p · (base_fp + Σ_i (gain cred_i) via_if [i led by p]) +
     patronage_fp; with ``hedged``, times (1 + hedge_turn (T_s − threat_sp)), and autonomy
     times (1 + hedging T_s), T_s being the state's total threat.
     """
@@ -147,11 +147,15 @@ def _rows(
     gain = prm[r, GAIN]
     scale = prm[r, PULL_SCALE]
     for f in range(F):
-        s = state_of[f]
         for p in range(P):
             pull[f, p] = base[f, p]
-        for i in range(inst_p.shape[0]):
-            pull[f, inst_p[i]] += gain * (cred[r, i] * via[f, i])
+    for i in range(inst_p.shape[0]):
+        p = inst_p[i]
+        weight = gain * cred[r, i]
+        for f in range(F):
+            pull[f, p] += weight * via[i, f]
+    for f in range(F):
+        s = state_of[f]
         for p in range(P):
             pull[f, p] = pull[f, p] * (scale * rep[r, s, p]) + patronage[r, f, p]
         a = autonomy[r, s]
@@ -165,32 +169,42 @@ def _rows(
         auto[f] = a
 
 
-@njit(cache=True)
-def _peers(r, ptr, idx, v_intra, v_link, prm, share, x, voiced, peer_x, peer_mass):
-    """Replicate r's peer terms: Σ_g w_fg (share_g x_gp) (F, P) and Σ_g w_fg share_g (F,).
+@njit(cache=True, error_model="numpy")
+def _peers(
+    r, state_of, ptr, idx, links, prm, share, x, voiced, state_x, state_mass, peer_x, peer_mass
+):
+    """Replicate r's peer terms: Σ_g w_fg share_g x_gp (F, P) and Σ_g w_fg share_g (F,).
 
-    w = peer_weight · intra + links, over the union of both sparsity patterns; ``voiced`` is
-    scratch (F, P) for share_g x_gp.
+    w = peer_weight · intra + links. The intra-state part is every other faction of f's state
+    with weight 1 (`World.peer_matrices`), so it is the state's total less f's own term, in
+    O(F); the links are a CSR matrix (``ptr``, ``idx``, ``links``). ``voiced`` (F, P),
+    ``state_x`` (S, P) and ``state_mass`` (S,) are scratch.
     """
     F, P = peer_x.shape
     pw = prm[r, PW]
+    state_x[:] = 0.0
+    state_mass[:] = 0.0
     for g in range(F):
+        s = state_of[g]
+        state_mass[s] += share[r, g]
         for p in range(P):
             voiced[g, p] = share[r, g] * x[r, g, p]
+            state_x[s, p] += voiced[g, p]
     for f in range(F):
-        mass = 0.0
+        s = state_of[f]
+        mass = pw * (state_mass[s] - share[r, f])
         for p in range(P):
-            peer_x[f, p] = 0.0
+            peer_x[f, p] = pw * (state_x[s, p] - voiced[f, p])
         for jj in range(ptr[f], ptr[f + 1]):
             g = idx[jj]
-            w = pw * v_intra[jj] + v_link[jj]
+            w = links[jj]
             mass += w * share[r, g]
             for p in range(P):
                 peer_x[f, p] += w * voiced[g, p]
         peer_mass[f] = mass
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _alignment(r, state_of, share, x, out):
     """Replicate r's alignment (S, P): each state's power-share-weighted sum of scores."""
     P = out.shape[1]
@@ -201,7 +215,7 @@ def _alignment(r, state_of, share, x, out):
             out[s, p] += share[r, f] * x[r, f, p]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _exposure(r, flows, out):
     """Replicate r's exposure shares (S, P): each power's share of the state's flows."""
     S, P = out.shape
@@ -221,7 +235,7 @@ def _exposure(r, flows, out):
                 out[s, p] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _econ_ties(r, econ, prm, flows, tie0, expo0, ties, scratch):
     """Set replicate r's economic ties from its flows: min(tie0 (X / X0) ^ η, 1)."""
     _exposure(r, flows, scratch)
@@ -234,7 +248,7 @@ def _econ_ties(r, econ, prm, flows, tie0, expo0, ties, scratch):
             ties[r, s, p, econ] = min(tie0[r, s, p] * ratio**eta, 1.0)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _replicate(
     r,
     n,
@@ -246,8 +260,7 @@ def _replicate(
     inst_c,
     ptr,
     idx,
-    v_intra,
-    v_link,
+    links,
     prm,
     x,
     share,
@@ -288,11 +301,13 @@ def _replicate(
     pull = np.empty((F, P))
     auto = np.empty(F)
     base = np.empty((F, P))
-    via = np.empty((F, inst_p.shape[0]))
+    via = np.empty((inst_p.shape[0], F))
     _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via)
     peer_x = np.empty((F, P))
     peer_mass = np.empty(F)
     voiced = np.empty((F, P))
+    state_x = np.empty((S, P))
+    state_mass = np.empty(S)
     x_new = np.empty((F, P))
     log_gain = np.empty(F)
     shift = np.empty(S)
@@ -336,7 +351,21 @@ def _replicate(
             pull,
             auto,
         )
-        _peers(r, ptr, idx, v_intra, v_link, prm, share, x, voiced, peer_x, peer_mass)
+        _peers(
+            r,
+            state_of,
+            ptr,
+            idx,
+            links,
+            prm,
+            share,
+            x,
+            voiced,
+            state_x,
+            state_mass,
+            peer_x,
+            peer_mass,
+        )
         for f in range(F):
             if in_unrest:
                 sd = prm[r, PULL_NOISE] * unrest[r, state_of[f]]
@@ -350,10 +379,9 @@ def _replicate(
                 sum_pull += pull[f, p]
             total = total + sum_pull + auto[f]
             lam_f = lam[r, f]
+            weight = lam_f / total
             for p in range(P):
-                x_new[f, p] = (
-                    lam_f * (peer_x[f, p] + pull[f, p]) / total + (1.0 - lam_f) * anchor[r, f, p]
-                )
+                x_new[f, p] = weight * (peer_x[f, p] + pull[f, p]) + (1.0 - lam_f) * anchor[r, f, p]
         # 3. power shares: replicator drift from legitimacy (under unrest), force, patronage,
         # and contest noise; a state's shares move where some faction's log gain is not 0
         for s in range(S):
@@ -401,7 +429,9 @@ def _replicate(
         for f in range(F):
             for p in range(P):
                 patronage[r, f, p] *= pat_keep
-                if learn != 0.0:
+        if learn != 0.0:
+            for f in range(F):
+                for p in range(P):
                     anchor[r, f, p] += learn * (x[r, f, p] - anchor[r, f, p])
         # 5. the economy
         grown = False
@@ -438,7 +468,7 @@ def _replicate(
     return used
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _advance_serial(
     n,
     t0,
@@ -449,8 +479,7 @@ def _advance_serial(
     inst_c,
     ptr,
     idx,
-    v_intra,
-    v_link,
+    links,
     prm,
     x,
     share,
@@ -497,8 +526,7 @@ def _advance_serial(
             inst_c,
             ptr,
             idx,
-            v_intra,
-            v_link,
+            links,
             prm,
             x,
             share,
@@ -534,7 +562,7 @@ def _advance_serial(
         )
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def _advance_parallel(
     n,
     t0,
@@ -545,8 +573,7 @@ def _advance_parallel(
     inst_c,
     ptr,
     idx,
-    v_intra,
-    v_link,
+    links,
     prm,
     x,
     share,
@@ -593,8 +620,7 @@ def _advance_parallel(
             inst_c,
             ptr,
             idx,
-            v_intra,
-            v_link,
+            links,
             prm,
             x,
             share,
@@ -639,7 +665,7 @@ def advance(*args: object) -> None:
         _advance_serial(*args)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def noise_counts(n, t0, state_of, unrest, unrest_end, out):
     """Steps in [t0, t0 + n) during which each replicate is in unrest, (R,) into ``out``.
 
@@ -660,7 +686,7 @@ def noise_counts(n, t0, state_of, unrest, unrest_end, out):
         out[r] = min(n, max(1, last - t0)) if on else 0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def rows(
     state_of,
     sens,
@@ -682,7 +708,7 @@ def rows(
     """Every replicate's pulls (R, F, P) and autonomy weights (R, F) into ``pull``, ``auto``."""
     F, P = pull.shape[1], pull.shape[2]
     base = np.empty((F, P))
-    via = np.empty((F, inst_p.shape[0]))
+    via = np.empty((inst_p.shape[0], F))
     for r in range(pull.shape[0]):
         _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via)
         _rows(
@@ -703,29 +729,46 @@ def rows(
         )
 
 
-@njit(cache=True)
-def peers(ptr, idx, v_intra, v_link, prm, share, x, peer_x, peer_mass):
+@njit(cache=True, error_model="numpy")
+def peers(state_of, n_states, ptr, idx, links, prm, share, x, peer_x, peer_mass):
     """Every replicate's peer terms (R, F, P) and peer mass (R, F)."""
-    voiced = np.empty(x.shape[1:])
+    F, P = x.shape[1], x.shape[2]
+    voiced = np.empty((F, P))
+    state_x = np.empty((n_states, P))
+    state_mass = np.empty(n_states)
     for r in range(x.shape[0]):
-        _peers(r, ptr, idx, v_intra, v_link, prm, share, x, voiced, peer_x[r], peer_mass[r])
+        _peers(
+            r,
+            state_of,
+            ptr,
+            idx,
+            links,
+            prm,
+            share,
+            x,
+            voiced,
+            state_x,
+            state_mass,
+            peer_x[r],
+            peer_mass[r],
+        )
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def alignment(state_of, share, x, out):
     """Every replicate's alignment (R, S, P) into ``out``."""
     for r in range(x.shape[0]):
         _alignment(r, state_of, share, x, out[r])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def exposure(flows, out):
     """Every replicate's exposure shares (R, S, P) into ``out``."""
     for r in range(flows.shape[0]):
         _exposure(r, flows, out[r])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def econ_ties(econ, prm, flows, tie0, expo0, ties):
     """Set the economic ties from the flows in every replicate whose η is positive."""
     scratch = np.empty(tie0.shape[1:])

@@ -183,7 +183,13 @@ class Ensemble:
         self.exposure = world.exposure_array
         self._inst_power = self.inst_lead.argmax(axis=1).astype(np.int64)
         self._inst_channel = self.inst_chan.argmax(axis=1).astype(np.int64)
-        self._pattern = _peer_pattern(self.intra, self.links)
+        links = sparse.csr_array(self.links)
+        links.sort_indices()
+        self._links = (
+            links.indptr.astype(np.int64),
+            links.indices.astype(np.int64),
+            links.data.astype(float),
+        )
         self._state_of = np.ascontiguousarray(self.state_of, dtype=np.int64)
         # factions grouped by state, for segment sums over each state's factions
         self._by_state = np.argsort(self.state_of, kind="stable")
@@ -236,12 +242,24 @@ class Ensemble:
     def peer_terms(self) -> tuple[np.ndarray, np.ndarray]:
         """Peer influence on the scores (R, F, P) and total peer weight (R, F).
 
-        Faction f hears faction g with weight (peer_weight · intra_fg + links_fg) · share_g.
+        Faction f hears faction g with weight (peer_weight · intra_fg + links_fg) · share_g,
+        intra being 1 for every other faction of f's state (`World.peer_matrices`).
         """
         peer_x = np.empty((self.R, self.F, self.P))
         peer_mass = np.empty((self.R, self.F))
-        ptr, idx, v_intra, v_link = self._pattern
-        fused.peers(ptr, idx, v_intra, v_link, self._prm(), self.share, self.x, peer_x, peer_mass)
+        ptr, idx, links = self._links
+        fused.peers(
+            self._state_of,
+            self.S,
+            ptr,
+            idx,
+            links,
+            self._prm(),
+            self.share,
+            self.x,
+            peer_x,
+            peer_mass,
+        )
         return peer_x, peer_mass
 
     def row_terms(self) -> tuple[np.ndarray, ...]:
@@ -333,7 +351,7 @@ class Ensemble:
         F, P = self.F, self.P
         counts = np.zeros(self.R, dtype=np.int64)
         prm = self._prm()
-        ptr, idx, v_intra, v_link = self._pattern
+        ptr, idx, links = self._links
         tie0 = self.tie0 if self.tie0 is not None else np.zeros((self.R, self.S, P))
         econ = -1 if self.econ is None else self.econ
         left = n
@@ -365,8 +383,7 @@ class Ensemble:
                 self._inst_channel,
                 ptr,
                 idx,
-                v_intra,
-                v_link,
+                links,
                 prm,
                 self.x,
                 self.share,
@@ -623,27 +640,6 @@ class Ensemble:
 
 #: Most standard normals pre-drawn for one window of the compiled step (32 MiB).
 NOISE_BLOCK = 1 << 22
-
-
-def _peer_pattern(
-    intra: sparse.csr_array, links: sparse.csr_array
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The union of the peer and link patterns as CSR: row pointers, columns, both values.
-
-    Entry (f, g) carries intra_fg and links_fg (0 where absent), so the compiled step forms
-    peer_weight · intra + links per replicate without building a matrix per weight.
-    """
-    n = intra.shape[0]
-    a, b = intra.tocoo(), links.tocoo()
-    key_a = a.row.astype(np.int64) * n + a.col
-    key_b = b.row.astype(np.int64) * n + b.col
-    keys = np.union1d(key_a, key_b)
-    v_intra, v_link = np.zeros(len(keys)), np.zeros(len(keys))
-    np.add.at(v_intra, np.searchsorted(keys, key_a), a.data)
-    np.add.at(v_link, np.searchsorted(keys, key_b), b.data)
-    rows = keys // n
-    ptr = np.searchsorted(rows, np.arange(n + 1)).astype(np.int64)
-    return ptr, (keys % n).astype(np.int64), v_intra, v_link
 
 
 #: Worlds up to this many factions solve the steady state as dense systems.

@@ -40,7 +40,21 @@ class EventPlan:
     def sample(
         cls, event: Event, scenario: Scenario, ids: np.ndarray, root: np.random.SeedSequence
     ) -> EventPlan:
-        """Draw the event's schedule and field values for replicates ``ids``."""
+        """Draw the event's schedule and field values for replicates ``ids``.
+
+        An id that appears more than once (a design's common random numbers: the same
+        replicate streams at every point) is drawn once and copied.
+        """
+        unique, inverse = np.unique(ids, return_inverse=True)
+        if len(unique) < len(ids):
+            plan = cls.sample(event, scenario, unique, root)
+            return cls(
+                event=event,
+                step=plan.step[inverse],
+                drawn=plan.drawn[inverse],
+                values={k: v[inverse] for k, v in plan.values.items()},
+                status=plan.status[inverse],
+            )
         R = len(ids)
         nominal = scenario.step_of(event.date)
         step = np.full(R, nominal, dtype=np.int64)
@@ -120,7 +134,10 @@ class Runner:
         each with one value per replicate (R,).
         """
         self.scenario = scenario
-        noise = [generator(replicate_seed(root, k, NOISE)) for k in ids]
+        # one seed sequence per distinct id (a design repeats the same ids at every point)
+        unique, inverse = np.unique(np.asarray(ids), return_inverse=True)
+        seqs = [replicate_seed(root, k, NOISE) for k in unique]
+        noise = [generator(seqs[i]) for i in inverse]
         resolved: dict[str, float | str | np.ndarray] = {**scenario.params, **(params or {})}
         self.ens = Ensemble(
             scenario.world, resolved, len(ids), scenario.step_days, noise, world_inputs
