@@ -3,21 +3,31 @@
     python benchmarks/run.py                  # sections a-e (a few minutes)
     python benchmarks/run.py --quick          # smoke run: small sizes, 2 repeats (< 1 minute)
     python benchmarks/run.py --only b,d       # some sections
-    python benchmarks/run.py --all            # a-f; f is the 10,000-replicate batch (~10+ min)
+    python benchmarks/run.py --only g,h       # the slow ones: Sobol' design, compilation
+    python benchmarks/run.py --all            # a-h (f: ~10+ min, g: minutes, h: ~2 min)
     python benchmarks/run.py --repeats 9 --out /tmp/bench
 
 Sections (docs/performance.md describes each):
   a  single replicate: InfluenceModel.step() loop and simulate(replicates=1), Kazakhstan baseline
-  b  ensemble throughput (replicate-steps/s) at R = 1, 100, 1000; 1,000 x 365 daily steps
-  c  synthetic worlds of 1k, 10k, 100k factions: construction, steps/s, peak memory
-  d  bare limit: a plain sparse Friedkin-Johnsen update on the same matrices; ratios to b and c
+  b  ensemble throughput (replicate-steps/s) at R = 1, 100, 1000; 1,000 x 365 daily steps;
+     R = 1000 on two threads (set_threads(2)) and its speed-up over one
+  c  synthetic worlds of 1k, 10k, 100k factions: construction, steps/s of Ensemble.advance
+     (one compiled call per block of steps), peak memory
+  d  bare limit: a plain Friedkin-Johnsen update on the same matrices, three ways (scipy
+     sparse, dense numpy, a numba loop; benchmarks/bare.py); the model over the fastest one
+     at each R; ratios to c at the synthetic sizes (scipy sparse)
   e  naive reference: a per-agent Mesa implementation (benchmarks/naive_mesa.py) at 1k factions
   f  benchmarks/batch.py: the 10,000-replicate experiment batch with 1 and 2 workers
+  g  benchmarks/sensitivity.py: the Sobol' design, N = 1,024, 15 inputs, 16 replicates per
+     point, one process, one thread, in a subprocess (--quick: N = 32)
+  h  compilation: first call with an empty numba cache, the cached load in a fresh process, the
+     warm call; the parallel kernel's first compilation
 
+f, g and h are slow (or compile from scratch) and run only with --only or --all.
 Every number is the median over repeats (default 5, fewer for slow cases), with min and max.
 Writes <out>/benchmarks.md (and the raw numbers as <out>/benchmarks.json) and prints the table.
 BLAS/OpenMP thread pools are limited to one thread (unless already set in the environment), so
-every timing except section f is of one process on one core.
+every timing except f, b6 and b7 (two threads) and h's parallel row is of one process on one core.
 """
 
 from __future__ import annotations
@@ -43,7 +53,7 @@ from pathlib import Path  # noqa: E402
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BASELINE = ROOT / "scenarios" / "kazakhstan_2022.toml"
-SECTIONS = "abcdef"
+SECTIONS = "abcdefgh"
 DEFAULT_SECTIONS = "abcde"
 SYNTH_SEED = 0  # every synthetic world of the suite is synthetic(F // 10, 10, 10, 2, rng=0)
 
@@ -258,7 +268,52 @@ def section_b(cfg: Config) -> list[Row]:
             {"cpu_s": cpus},
         )
     )
+    rows += threads_rows(cfg, scen, rows[2])
     return rows
+
+
+def threads_rows(cfg: Config, scen, one_thread: Row) -> list[Row]:
+    """b6, b7: b3's call on two threads (`set_threads(2)`, prange over replicates), speed-up."""
+    from influence_sim import set_threads, simulate
+    from influence_sim.core.fused import threads
+
+    T = scen.steps
+    F = len(scen.world.factions)
+    set_threads(2)
+    try:
+        n = threads()
+        simulate(baseline(3), replicates=4, rng=0)  # warm-up: the parallel kernel's first call
+        walls, cpus = [], []
+        for _ in range(cfg.reps(3)):
+            gc.collect()
+            c0, t0 = time.process_time(), time.perf_counter()
+            simulate(scen, replicates=1000, rng=0, every=T)
+            walls.append(time.perf_counter() - t0)
+            cpus.append(time.process_time() - c0)
+    finally:
+        set_threads(1)
+    cpu_ratio = statistics.median(c / w for c, w in zip(cpus, walls, strict=True))
+    two = Row(
+        "b6",
+        f"TWO THREADS (not one core): b3's call after `influence_sim.set_threads(2)` "
+        f"({n} threads in use; CPU/wall {cpu_ratio:.2f})",
+        f"Kazakhstan, F={F}, R=1000, {T} steps",
+        "replicate-steps/s",
+        [1000 * T / t for t in walls],
+        cfg.command("b"),
+        {"R": 1000, "T": T, "threads": n, "cpu_s": cpus},
+    )
+    return [
+        two,
+        ratio_row(
+            "b7",
+            "threads speed-up: two threads (b6) over one (b3), same call",
+            f"Kazakhstan, F={F}, R=1000, {T} steps",
+            two,
+            one_thread,
+            cfg.command("b"),
+        ),
+    ]
 
 
 # ---- (c) + (d, synthetic part): one subprocess per size --------------------------------------
@@ -284,6 +339,13 @@ def synthetic_worker(spec: dict) -> dict:
 
     F, steps, reps = spec["factions"], spec["steps"], spec["repeats"]
     out: dict = {"rss_imports": rss_mib()}
+    # load the compiled step (numba's on-disk cache) on a 20-faction world first, so that the
+    # construction timed below does not include loading machine code
+    tiny = Ensemble(
+        synthetic(2, 10, 10, 2, rng=SYNTH_SEED), default_params(), 1, 1, [np.random.default_rng(0)]
+    )
+    tiny.advance(2)
+    del tiny
     t0 = time.perf_counter()
     world = synthetic(F // 10, 10, 10, 2, rng=SYNTH_SEED)
     out["world_s"] = time.perf_counter() - t0
@@ -294,10 +356,9 @@ def synthetic_worker(spec: dict) -> dict:
     out["rss_ensemble"] = rss_mib()
 
     def run_full():
-        for _ in range(steps):
-            ens.step()
+        ens.advance(steps)  # one compiled call for the block, as the runner does
 
-    run_full()  # warm-up (first step allocates the channel cache)
+    run_full()  # warm-up
     out["full_s"] = timed(run_full, reps)
     out["rss_peak"] = rss_mib()
     # (d) the bare update on the same matrices
@@ -362,7 +423,8 @@ def section_c(cfg: Config, runs: list[dict]) -> list[Row]:
         rows += [
             Row(
                 f"c{base + 1}",
-                f"`Ensemble.step()` x {steps} per repeat, single replicate",
+                f"`ens.advance({steps})` per repeat: one compiled call per block of {steps} "
+                "steps (as the runner advances between events), single replicate",
                 size,
                 "steps/s",
                 [steps / t for t in r["full_s"]],
@@ -379,7 +441,8 @@ def section_c(cfg: Config, runs: list[dict]) -> list[Row]:
             ),
             Row(
                 f"c{base + 3}",
-                "construction: `Ensemble(world, ...)` incl. steady-state solve",
+                "construction: `Ensemble(world, ...)` incl. steady-state solve (compiled "
+                "code already loaded by a 20-faction warm-up)",
                 size,
                 "s",
                 [r["ensemble_s"]],
@@ -404,7 +467,7 @@ def section_c(cfg: Config, runs: list[dict]) -> list[Row]:
 
 def section_d(cfg: Config, runs: list[dict], b_rows: dict[str, Row]) -> list[Row]:
     import numpy as np
-    from bare import BareFJ, influence_matrix
+    from bare import VARIANTS, influence_matrix, make_bare
 
     from influence_sim import InfluenceModel
 
@@ -416,55 +479,66 @@ def section_d(cfg: Config, runs: list[dict], b_rows: dict[str, Row]) -> list[Row
     system = model.influence_system()
     W_sparse = influence_matrix(model.ensemble)[0]
     assert np.abs(W_sparse.toarray() - system.W).max() < 1e-12
+    P = system.fixed.shape[1]
+    what = {
+        "sparse": "bare FJ, scipy.sparse CSR: `x = lam*(W_ff@x + W_fo@Y) + (1-lam)*x0`, x "
+        "(F, R*P), one Python call a step",
+        "dense": f"bare FJ, dense numpy: W dense (F, F+P+1) = ({F}, {F + P + 1}), "
+        "`matmul(W, [x; Y], out=)` then `*= lam`, `+= (1-lam)*x0` in preallocated buffers, "
+        "x (F, R*P), one Python call a step",
+        "numba": "bare FJ, numba `@njit` loop over steps, factions, CSR entries and the R*P "
+        "columns, x (F, R*P); `advance(T)`: one compiled call, compiled before timing",
+    }
     rows: list[Row] = []
-    bare_rows: dict[int, Row] = {}
-    for k, R in enumerate((1, 100, 1000), start=1):
-        bare = BareFJ(system.W, system.fixed, system.lam, system.x0, R=R)
-
-        def run(bare=bare):
-            for _ in range(T):
-                bare.step()
-
-        run()
-        ts = timed(run, cfg.reps())
-        bare_rows[R] = Row(
-            f"d{k}",
-            "bare sparse FJ update, `x = lam*(W_ff@x + W_fo@Y) + "
-            "(1-lam)*x0`, replicates stacked as x (F, R*P); W from "
-            "`model.influence_system()`",
-            f"Kazakhstan, F={F}, R={R}, {T} steps",
-            "replicate-steps/s",
-            [R * T / t for t in ts],
-            cmd,
-            {"R": R},
-        )
-    rows += bare_rows.values()
-    k = 3  # ids d4-d6: (b)/(d) ratios, present when b runs too; d7 on: synthetic sizes
-    for R, brow in bare_rows.items():
-        full = next(
-            (r for r in b_rows.values() if r.extra.get("R") == R and r.id in ("b1", "b2", "b3")),
-            None,
-        )
-        if full is not None:
+    k = 0  # ids: d1-d4 at R=1 (sparse, dense, numba, model over the fastest), d5-d8 at
+    # R=100, d9-d12 at R=1000 (the ratio only when b runs too); d13 on: synthetic sizes
+    for R, full_id in ((1, "b1"), (100, "b2"), (1000, "b3")):
+        ref = make_bare("sparse", system.W, system.fixed, system.lam, system.x0, R=R)
+        ref.advance(5)
+        bare_rows: dict[str, Row] = {}
+        for name in VARIANTS:
+            bare = make_bare(name, system.W, system.fixed, system.lam, system.x0, R=R)
+            bare.advance(5)  # compiles the numba loop; fairness: same numbers as sparse
+            diff = max(
+                float(np.abs(bare.replicate(r) - ref.replicate(r)).max()) for r in (0, R - 1)
+            )
+            assert diff < 1e-12, f"bare {name} differs from bare sparse by {diff}"
+            bare.reset()
+            bare.advance(T)  # warm-up
+            ts = timed(lambda bare=bare: bare.advance(T), cfg.reps())
             k += 1
+            bare_rows[name] = Row(
+                f"d{k}",
+                f"{what[name]}; W from `model.influence_system()`",
+                f"Kazakhstan, F={F} (+{P + 1} fixed actors), R={R}, {T} steps",
+                "replicate-steps/s",
+                [R * T / t for t in ts],
+                cmd,
+                {"R": R, "variant": name},
+            )
+        rows += bare_rows.values()
+        best = max(bare_rows.values(), key=lambda r: r.median)
+        k += 1
+        full = b_rows.get(full_id)
+        if full is not None:
             rows.append(
                 ratio_row(
                     f"d{k}",
-                    f"(b)/(d): `simulate` ({full.id}) over bare ({brow.id}); target >= 0.2",
+                    f"(b)/(d): `simulate` ({full.id}) over the fastest bare at this R, "
+                    f"{best.extra['variant']} ({best.id}); target >= 0.2",
                     f"Kazakhstan, R={R}",
                     full,
-                    brow,
+                    best,
                     cfg.command("b,d"),
                 )
             )
-    k = 6
     for i, r in enumerate(runs):
         F, steps = r["factions"], r["steps"]
         size = f"synthetic F={F:,}, R=1"
         k += 1
         bare = Row(
             f"d{k}",
-            f"bare sparse FJ update on the same W (built from the Ensemble "
+            f"bare sparse FJ update (scipy, `BareFJ`) on the same W (built from the Ensemble "
             f"in {r['bare_build_s']:.2f} s; nnz {r['nnz_W']:,}), x {steps} per repeat",
             size,
             "steps/s",
@@ -478,7 +552,8 @@ def section_d(cfg: Config, runs: list[dict], b_rows: dict[str, Row]) -> list[Row
             bare,
             ratio_row(
                 f"d{k}",
-                f"full model / bare: `Ensemble.step()` (c{4 * i + 1}) over {bare.id}, same process",
+                f"full model / bare: `ens.advance({steps})` (c{4 * i + 1}) over {bare.id}, "
+                "same process",
                 size,
                 full,
                 bare,
@@ -631,11 +706,13 @@ def section_f(cfg: Config) -> list[Row]:
             ),
             Row(
                 f"f{3 * k + 3}",
-                "peak memory of the whole process tree (PSS, sampled 10/s)",
+                "peak memory of the whole process tree (PSS, sampled 10/s; the peak RSS "
+                f"summed over the tree, an upper bound, {r['peak_rss_sum_mib']:.0f} MiB)",
                 size,
                 "MiB",
                 [r["peak_pss_mib"]],
                 cmd,
+                {"peak_rss_sum_mib": r["peak_rss_sum_mib"]},
             ),
         ]
     rows.append(
@@ -649,6 +726,265 @@ def section_f(cfg: Config) -> list[Row]:
         )
     )
     return rows
+
+
+# ---- (g) Sobol' design -----------------------------------------------------------------------
+
+
+def section_g(cfg: Config) -> list[Row]:
+    import resource
+
+    from sensitivity import SPACES
+
+    cmd = cfg.command("g")
+    n, inputs, replicates, chunk = (32 if cfg.quick else 1024), 15, 16, 256
+    argv = [
+        sys.executable,
+        str(HERE / "sensitivity.py"),
+        "--method",
+        "sobol",
+        "--n",
+        str(n),
+        "--inputs",
+        str(inputs),
+        "--replicates",
+        str(replicates),
+        "--chunk",
+        str(chunk),
+        "--json",
+    ]
+    env = {**os.environ, "INFLUENCE_SIM_THREADS": "1"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit("benchmarks/sensitivity.py failed")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    events = [name for name in SPACES[inputs] if name.startswith("event.")]
+    design = (
+        f"Sobol' (Saltelli) N={n:,}, {res['inputs']} inputs (the 13 global parameters of the "
+        f"first model + 2 event magnitudes, {' and '.join(events)}), {res['rows']:,} points x "
+        f"{replicates} replicates x 2 scenarios"
+    )
+    direct = " ".join(["python", *(Path(a).name if a.endswith(".py") else a for a in argv[1:])])
+    direct = direct.replace("python sensitivity.py", "python benchmarks/sensitivity.py")
+    compiled = (
+        f"{res['cache_misses']} compiled, {res['cache_hits']} loaded from numba's cache"
+        if res["cache_misses"]
+        else "no compilation (all from numba's cache)"
+    )
+    return [
+        Row(
+            "g1",
+            f"Sobol' design, paired effect baseline - `no_csto` on KZ balance, 5 March 2022: "
+            f"whole process `{direct}` (interpreter, imports, design, runs, indices), one "
+            f"process, one thread (INFLUENCE_SIM_THREADS=1, BLAS 1); CPU/wall "
+            f"{cpu / wall:.2f}; {compiled}",
+            design + f", chunk {chunk}",
+            "s",
+            [wall],
+            cmd,
+            {"cpu_s": cpu, **res},
+        ),
+        Row(
+            "g2",
+            "the same run, in-process: design + `evaluate` + `sobol_indices` "
+            "(sensitivity.py's own timer)",
+            design + f", chunk {chunk}",
+            "s",
+            [res["wall_s"]],
+            cmd,
+        ),
+    ]
+
+
+# ---- (h) compilation -------------------------------------------------------------------------
+
+
+def compile_worker(spec: dict) -> dict:
+    """In a fresh process: import, load the baseline, first `simulate` call, then warm calls."""
+    t0 = time.perf_counter()
+    import influence_sim as isim
+
+    t_pkg = time.perf_counter()
+    from influence_sim import load_scenario, set_threads, simulate  # the layers, numba
+
+    t_mod = time.perf_counter()
+    if spec["threads"] > 1:
+        set_threads(spec["threads"])
+    scen = load_scenario(BASELINE)
+    t_load = time.perf_counter()
+    simulate(scen, replicates=1, rng=0)
+    t_first = time.perf_counter()
+    from influence_sim.core import fused
+
+    hits = misses = 0
+    paths = set()
+    for obj in vars(fused).values():
+        stats = getattr(obj, "stats", None)
+        if stats is not None and hasattr(stats, "cache_misses"):
+            hits += sum(stats.cache_hits.values())
+            misses += sum(stats.cache_misses.values())
+            if stats.cache_hits or stats.cache_misses:
+                paths.add(stats.cache_path)
+    warm = []
+    for _ in range(spec["warm"]):
+        gc.collect()
+        w0 = time.perf_counter()
+        simulate(scen, replicates=1, rng=0)
+        warm.append(time.perf_counter() - w0)
+    return {
+        "version": isim.__version__,
+        "import_pkg_s": t_pkg - t0,
+        "import_layers_s": t_mod - t_pkg,
+        "load_s": t_load - t_mod,
+        "simulate_s": t_first - t_load,
+        "first_s": t_first - t0,
+        "hits": hits,
+        "misses": misses,
+        "cache_paths": sorted(paths),
+        "warm_s": warm,
+        "threads": fused.threads(),
+    }
+
+
+def pycache_state() -> dict[str, int]:
+    """Names and mtimes of the compiled step's files beside the source (numba's default)."""
+    folder = ROOT / "influence_sim" / "core" / "__pycache__"
+    return {p.name: p.stat().st_mtime_ns for p in folder.glob("fused.*.nb*")}
+
+
+def cache_listing(folder: Path) -> str:
+    """What numba wrote under ``folder``: file counts by kind and where, relative to it."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    nbi = sum(p.suffix == ".nbi" for p in files)
+    nbc = sum(p.suffix == ".nbc" for p in files)
+    where = sorted({str(p.parent.relative_to(folder)) for p in files})
+    return f"{nbi} .nbi + {nbc} .nbc files ({len(files)} in all) under <dir>/{', '.join(where)}"
+
+
+def compile_run(spec: dict, cache_dir: Path) -> tuple[dict, float]:
+    """Run `compile_worker` in a fresh process with NUMBA_CACHE_DIR; (its result, wall time)."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_dir), "INFLUENCE_SIM_THREADS": "1"}
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--_compile", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    wall = time.perf_counter() - t0
+    if proc.returncode:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit("compilation worker failed")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    inside = all(Path(p).resolve().is_relative_to(cache_dir.resolve()) for p in res["cache_paths"])
+    assert res["cache_paths"] and inside, (
+        f"numba's cache is not under NUMBA_CACHE_DIR={cache_dir}: {res['cache_paths']}"
+    )
+    return res, wall
+
+
+def section_h(cfg: Config) -> list[Row]:
+    import shutil
+    import tempfile
+
+    cmd = cfg.command("h")
+    scen = baseline()
+    size = f"Kazakhstan baseline, F={len(scen.world.factions)}, R=1, {scen.steps} steps"
+    call = (
+        "`import influence_sim` + `load_scenario(baseline)` + `simulate(scen, replicates=1, rng=0)`"
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="isim-numba-cache-"))
+    try:
+        firsts, walls, listing = [], [], ""
+        beside = pycache_state()
+        for i in range(1 if cfg.quick else 2):  # each in a new, empty cache dir
+            cache = tmp / f"cold{i}"
+            cache.mkdir()
+            res, wall = compile_run({"threads": 1, "warm": 0}, cache)
+            assert res["misses"] > 0 and res["hits"] == 0, res
+            firsts.append(res)
+            walls.append(wall)
+            listing = cache_listing(cache)
+        changed = sum(pycache_state().get(k) != v for k, v in beside.items())
+        changed += len(set(pycache_state()) - set(beside))
+        where = (
+            "nothing written beside the source (influence_sim/core/__pycache__ unchanged)"
+            if not changed
+            else f"{changed} files in influence_sim/core/__pycache__ changed meanwhile (another "
+            "process?)"
+        )
+        cached, cwalls = [], []
+        for _ in range(cfg.reps(3)):  # fresh processes, the cache filled by the last cold run
+            res, wall = compile_run({"threads": 1, "warm": cfg.reps()}, cache)
+            assert res["misses"] == 0 and res["hits"] > 0, res
+            cached.append(res)
+            cwalls.append(wall)
+        cache = tmp / "parallel"
+        cache.mkdir()
+        par, pwall = compile_run({"threads": 2, "warm": 0}, cache)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    def parts(rs: list[dict]) -> str:
+        keys = ("import_pkg_s", "import_layers_s", "load_s", "simulate_s")
+        med = {k: statistics.median(r[k] for r in rs) for k in keys}
+        return (
+            f"import influence_sim {med['import_pkg_s']:.2f} s, its layers and numba "
+            f"{med['import_layers_s']:.2f} s, load {med['load_s']:.2f} s, simulate "
+            f"{med['simulate_s']:.2f} s"
+        )
+
+    first = Row(
+        "h1",
+        f"first call, EMPTY numba cache (fresh process, NUMBA_CACHE_DIR = a new temp dir): "
+        f"{call}; {parts(firsts)}; numba compiled {firsts[0]['misses']} functions (entry "
+        f"points and their callees) and wrote "
+        f"{listing}, {where}; whole process {statistics.median(walls):.1f} s",
+        size,
+        "s",
+        [r["first_s"] for r in firsts],
+        cmd,
+        {"process_s": walls},
+    )
+    load = Row(
+        "h2",
+        f"cached load: the same in a second fresh process, same (now filled) cache dir; "
+        f"{parts(cached)}; {cached[0]['hits']} entry points loaded from the cache (their "
+        f"callees are compiled into them), {cached[0]['misses']} compiled; whole process "
+        f"{statistics.median(cwalls):.1f} s",
+        size,
+        "s",
+        [r["first_s"] for r in cached],
+        cmd,
+        {"process_s": cwalls},
+    )
+    warm = Row(
+        "h3",
+        "warm call: `simulate(scen, replicates=1, rng=0)` again in the process of h2",
+        size,
+        "s",
+        [t for r in cached for t in r["warm_s"]],
+        cmd,
+    )
+    parallel = Row(
+        "h4",
+        f"first call with `set_threads(2)` ({par['threads']} threads), EMPTY cache (fresh "
+        f"process, new temp dir): {call}, the parallel kernel compiled instead of the serial; "
+        f"{parts([par])}; numba compiled {par['misses']} functions; whole process {pwall:.1f} s",
+        size,
+        "s",
+        [par["first_s"]],
+        cmd,
+        {"process_s": [pwall]},
+    )
+    return [first, load, warm, parallel]
 
 
 # ---- targets ---------------------------------------------------------------------------------
@@ -665,10 +1001,15 @@ def targets(rows: dict[str, Row], quick: bool) -> list[tuple[str, str, str]]:
 
     ratios = [r for r in rows.values() if r.what.startswith("(b)/(d)")]
     if ratios:
-        vals = ", ".join(f"R={r.size.split('R=')[1]}: {r.median:.2f}" for r in ratios)
+        vals = ", ".join(
+            f"R={r.size.split('R=')[1]}: {fmt(r.median)} "
+            f"(over {rows[r.extra['of'][1]].extra['variant']})"
+            for r in ratios
+        )
         out.append(
             (
-                "(b) >= 1/5 of (d) at the same size and R",
+                "(b) >= 1/5 of the bare update in its best layout (the fastest of section d's "
+                "variants at each R), Kazakhstan size, R = 1 / 100 / 1,000, one core",
                 vals,
                 verdict(all(r.median >= 0.2 for r in ratios)),
             )
@@ -695,9 +1036,9 @@ def targets(rows: dict[str, Row], quick: bool) -> list[tuple[str, str, str]]:
         r = max(big, key=lambda r: r.extra["F"])
         out.append(
             (
-                "100,000-faction synthetic world >= 50 steps/s, one replicate",
+                "100,000-faction synthetic world >= 100 steps/s, one replicate",
                 f"{r.median:.1f} steps/s at F={r.extra['F']:,}",
-                verdict(r.median >= 50)
+                verdict(r.median >= 100)
                 if r.extra["F"] == 100_000
                 else "not measured (100k not in this run)",
             )
@@ -706,9 +1047,19 @@ def targets(rows: dict[str, Row], quick: bool) -> list[tuple[str, str, str]]:
         r = rows["b5"]
         out.append(
             (
-                "1,000 replicates x 365 daily steps of the baseline < 2 s on one core",
+                "1,000 replicates x 365 daily steps of the baseline < 0.5 s on one core",
                 f"{r.median:.2f} s",
-                verdict(r.median < 2),
+                verdict(r.median < 0.5),
+            )
+        )
+    if "g1" in rows:
+        r = rows["g1"]
+        out.append(
+            (
+                "the full Sobol' design (N = 1,024, 15 inputs, 16 replicates per point) "
+                "<= 3 minutes on one core",
+                f"{r.median:.1f} s whole process (g1), {rows['g2'].median:.1f} s in-process (g2)",
+                verdict(r.median <= 180),
             )
         )
     if "f7" in rows:
@@ -719,11 +1070,14 @@ def targets(rows: dict[str, Row], quick: bool) -> list[tuple[str, str, str]]:
                 verdict(rows["f7"].median >= 1.7),
             )
         )
-        peak = max(rows["f3"].median, rows["f6"].median)
+    mem = [rows[i] for i in ("f3", "f6") if i in rows]
+    if mem:
+        peak = max(r.median for r in mem)
+        rss = max(r.extra.get("peak_rss_sum_mib", float("nan")) for r in mem)
         out.append(
             (
-                "peak memory < 1 GiB for the 10,000-replicate batch",
-                f"{peak:.0f} MiB",
+                "peak memory < 1 GiB for the 10,000-replicate batch (f3, f6)",
+                f"{peak:.0f} MiB PSS of the process tree (RSS summed over it: {rss:.0f} MiB)",
                 verdict(peak < 1024),
             )
         )
@@ -804,7 +1158,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes, 2 repeats (< 1 minute)")
     ap.add_argument("--only", help=f"comma-separated sections out of {','.join(SECTIONS)}")
-    ap.add_argument("--all", action="store_true", help="all sections, including f (slow)")
+    ap.add_argument("--all", action="store_true", help="all sections, including f-h (slow)")
     ap.add_argument(
         "--repeats",
         type=int,
@@ -812,9 +1166,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--out", type=Path, default=HERE / "results")
     ap.add_argument("--_synthetic", help=argparse.SUPPRESS)
+    ap.add_argument("--_compile", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._synthetic:
         print(json.dumps(synthetic_worker(json.loads(args._synthetic))))
+        return
+    if args._compile:
+        print(json.dumps(compile_worker(json.loads(args._compile))))
         return
     if args.only and args.all:
         ap.error("--only and --all are exclusive")
@@ -858,6 +1216,12 @@ def main(argv: list[str] | None = None) -> None:
     if "f" in chosen:
         log("f: experiment batch, 1 and 2 workers (slow)")
         rows += section_f(cfg)
+    if "g" in chosen:
+        log("g: Sobol' design in a subprocess (slow)")
+        rows += section_g(cfg)
+    if "h" in chosen:
+        log("h: compilation, fresh processes with empty and filled numba caches (slow)")
+        rows += section_h(cfg)
     by_id = {r.id: r for r in rows}
     tg = targets(by_id, cfg.quick)
     argv_text = (

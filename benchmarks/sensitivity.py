@@ -2,17 +2,22 @@
 
 The uncertainty space of issue 11's speed target: the 13 global parameters of the first
 model, each over its `params.toml` range, plus the CSTO deployment's size and the four purge
-shares (each over its field's range). The outcome is the paired effect of the intervention,
-baseline minus `no_csto`, on a state's balance on 5 March 2022, with 16 replicates per design
-point (common random numbers). Prints the wall time and the indices.
+shares (each over its field's range): 18 inputs. Issue 14's target uses 15 (``--inputs 15``):
+the 13 parameters, the CSTO deployment's size and the first purge share (Massimov's arrest).
+The outcome is the paired effect of the intervention, baseline minus `no_csto`, on a state's
+balance on 5 March 2022, with 16 replicates per design point (common random numbers). Prints
+the wall time and the indices (``--json``: also one JSON line of the timings, last, which
+`benchmarks/run.py` section g reads).
 
     python benchmarks/sensitivity.py --method morris --r 20
     python benchmarks/sensitivity.py --method sobol --n 1024 --chunk 256
+    python benchmarks/sensitivity.py --method sobol --n 1024 --inputs 15 --chunk 256
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from datetime import date
 from pathlib import Path
@@ -54,11 +59,33 @@ EVENTS = (
 )
 
 
-def space() -> Space:
+#: Inputs of each space: the 13 parameters plus all five event magnitudes (18), or plus the
+#: first two, the CSTO deployment's size and Massimov's purge share (15).
+SPACES = {18: FIRST_MODEL + EVENTS, 15: FIRST_MODEL + EVENTS[:2]}
+
+
+def space(inputs: int = 18) -> Space:
     params = parameters()
+    names = SPACES[inputs]
     bounds = {n: (float(params[n].low), float(params[n].high)) for n in FIRST_MODEL}  # type: ignore[arg-type]
-    bounds.update(dict.fromkeys(EVENTS, (0.0, 1.0)))
+    bounds.update({n: (0.0, 1.0) for n in names if n in EVENTS})
     return Space.of(bounds)
+
+
+def compiled_in_process() -> tuple[int, int]:
+    """(cache hits, cache misses) of the compiled step's functions in this process so far.
+
+    A miss is a compilation: the on-disk cache did not hold the function for its types.
+    """
+    from influence_sim.core import fused
+
+    hits = misses = 0
+    for obj in vars(fused).values():
+        stats = getattr(obj, "stats", None)
+        if stats is not None and hasattr(stats, "cache_misses"):
+            hits += sum(stats.cache_hits.values())
+            misses += sum(stats.cache_misses.values())
+    return hits, misses
 
 
 def main() -> None:
@@ -69,10 +96,12 @@ def main() -> None:
     ap.add_argument("--replicates", type=int, default=16)
     ap.add_argument("--chunk", type=int, default=None, help="design rows per ensemble")
     ap.add_argument("--state", default="KZ")
+    ap.add_argument("--inputs", type=int, choices=sorted(SPACES), default=18)
+    ap.add_argument("--json", action="store_true", help="also print the timings as JSON, last")
     args = ap.parse_args()
     base = isim.load_scenario(ROOT / "scenarios/kazakhstan_2022.toml")
     no_csto = isim.load_scenario(ROOT / "scenarios/counterfactuals/no_csto.toml")
-    sp = space()
+    sp = space(args.inputs)
     out = Outcome("balance", args.state, date(2022, 3, 5))
     t0 = time.perf_counter()
     if args.method == "morris":
@@ -93,6 +122,19 @@ def main() -> None:
         f"left in the means {res.attrs['noise_in_means']:.3f}"
     )
     print(res.round(4).to_string())
+    if args.json:
+        hits, misses = compiled_in_process()
+        summary = {
+            "method": args.method,
+            "inputs": len(sp.names),
+            "rows": len(x),
+            "replicates": args.replicates,
+            "chunk": args.chunk,
+            "wall_s": wall,
+            "cache_hits": hits,
+            "cache_misses": misses,
+        }
+        print(json.dumps(summary))
 
 
 if __name__ == "__main__":
