@@ -133,75 +133,70 @@ def _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base,
             via[i, f] = member * sens[f, inst_c[i]] * ties[r, s, inst_p[i], inst_c[i]]
 
 
-@njit(cache=True, error_model="numpy")
-def _rows(
-    r, state_of, inst_p, prm, base, via, rep, threat, cred, patronage, autonomy, hedged, pull, auto
-):
-    """Replicate r's pull of each power on each faction (F, P) and autonomy weight (F,).
+@njit(cache=True, error_model="numpy", inline="always")
+def _state_terms(r, prm, rep, threat, autonomy, cred, hedged, scale_sp, turn_sp, auto_s, inst_w):
+    """Replicate r's per-state factors of the rows, and each institution's weight.
 
-    pull_fp = pull_scale · rep_s(f)p · (base_fp + Σ_i (gain cred_i) via_if [i led by p]) +
-    patronage_fp; with ``hedged``, times (1 + hedge_turn (T_s − threat_sp)), and autonomy
-    times (1 + hedging T_s), T_s being the state's total threat.
+    scale_sp = pull_scale · rep_sp (S, P); with ``hedged``, turn_sp = 1 + hedge_turn (T_s −
+    threat_sp) and auto_s = autonomy_s (1 + hedging T_s), T_s being the state's total threat
+    (else 1 and autonomy_s); inst_w_i = institution_gain · cred_i (I,).
     """
-    F, P = pull.shape
-    gain = prm[r, GAIN]
-    scale = prm[r, PULL_SCALE]
-    for f in range(F):
+    S, P = scale_sp.shape
+    for s in range(S):
+        total = 0.0
         for p in range(P):
-            pull[f, p] = base[f, p]
+            total += threat[r, s, p]
+        auto_s[s] = autonomy[r, s] * (1.0 + prm[r, HEDGING] * total) if hedged else autonomy[r, s]
+        for p in range(P):
+            scale_sp[s, p] = prm[r, PULL_SCALE] * rep[r, s, p]
+            turn_sp[s, p] = 1.0 + prm[r, HEDGE_TURN] * (total - threat[r, s, p]) if hedged else 1.0
+    for i in range(inst_w.shape[0]):
+        inst_w[i] = prm[r, GAIN] * cred[r, i]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _pull(r, f, s, inst_p, base, via, patronage, scale_sp, turn_sp, inst_w, out):
+    """Pull of each power on faction f of state s (P,) into ``out``.
+
+    pull_fp = (pull_scale · rep_sp · (base_fp + Σ_i gain cred_i via_if [i led by p]) +
+    patronage_fp) · turn_sp.
+    """
+    P = out.shape[0]
+    for p in range(P):
+        out[p] = base[f, p]
     for i in range(inst_p.shape[0]):
-        p = inst_p[i]
-        weight = gain * cred[r, i]
-        for f in range(F):
-            pull[f, p] += weight * via[i, f]
-    for f in range(F):
-        s = state_of[f]
-        for p in range(P):
-            pull[f, p] = pull[f, p] * (scale * rep[r, s, p]) + patronage[r, f, p]
-        a = autonomy[r, s]
-        if hedged:
-            total = 0.0
-            for p in range(P):
-                total += threat[r, s, p]
-            a = a * (1.0 + prm[r, HEDGING] * total)
-            for p in range(P):
-                pull[f, p] *= 1.0 + prm[r, HEDGE_TURN] * (total - threat[r, s, p])
-        auto[f] = a
+        out[inst_p[i]] += inst_w[i] * via[i, f]
+    for p in range(P):
+        out[p] = (out[p] * scale_sp[s, p] + patronage[r, f, p]) * turn_sp[s, p]
 
 
-@njit(cache=True, error_model="numpy")
-def _peers(
-    r, state_of, ptr, idx, links, prm, share, x, voiced, state_x, state_mass, peer_x, peer_mass
-):
-    """Replicate r's peer terms: Σ_g w_fg share_g x_gp (F, P) and Σ_g w_fg share_g (F,).
+@njit(cache=True, error_model="numpy", inline="always")
+def _voices(r, f, s, share, x, voiced, state_x, state_mass):
+    """Add faction f's voice share_f x_fp to its state's totals (``voiced`` keeps it)."""
+    state_mass[s] += share[r, f]
+    for p in range(voiced.shape[1]):
+        voiced[f, p] = share[r, f] * x[r, f, p]
+        state_x[s, p] += voiced[f, p]
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def _peer(r, f, s, pw, ptr, idx, links, share, voiced, state_x, state_mass, out):
+    """Peer terms of faction f: Σ_g w_fg share_g x_gp (P,) into ``out``; returns Σ_g w_fg share_g.
 
     w = peer_weight · intra + links. The intra-state part is every other faction of f's state
-    with weight 1 (`World.peer_matrices`), so it is the state's total less f's own term, in
-    O(F); the links are a CSR matrix (``ptr``, ``idx``, ``links``). ``voiced`` (F, P),
-    ``state_x`` (S, P) and ``state_mass`` (S,) are scratch.
+    with weight 1 (`World.peer_matrices`), so it is the state's total (`_voices`) less f's own
+    term; the links are a CSR matrix (``ptr``, ``idx``, ``links``).
     """
-    F, P = peer_x.shape
-    pw = prm[r, PW]
-    state_x[:] = 0.0
-    state_mass[:] = 0.0
-    for g in range(F):
-        s = state_of[g]
-        state_mass[s] += share[r, g]
-        for p in range(P):
-            voiced[g, p] = share[r, g] * x[r, g, p]
-            state_x[s, p] += voiced[g, p]
-    for f in range(F):
-        s = state_of[f]
-        mass = pw * (state_mass[s] - share[r, f])
-        for p in range(P):
-            peer_x[f, p] = pw * (state_x[s, p] - voiced[f, p])
-        for jj in range(ptr[f], ptr[f + 1]):
-            g = idx[jj]
-            w = links[jj]
-            mass += w * share[r, g]
-            for p in range(P):
-                peer_x[f, p] += w * voiced[g, p]
-        peer_mass[f] = mass
+    mass = pw * (state_mass[s] - share[r, f])
+    for p in range(out.shape[0]):
+        out[p] = pw * (state_x[s, p] - voiced[f, p])
+    for jj in range(ptr[f], ptr[f + 1]):
+        g = idx[jj]
+        w = links[jj]
+        mass += w * share[r, g]
+        for p in range(out.shape[0]):
+            out[p] += w * voiced[g, p]
+    return mass
 
 
 @njit(cache=True, error_model="numpy")
@@ -298,13 +293,16 @@ def _replicate(
     F, P = x.shape[1], x.shape[2]
     S = unrest.shape[1]
     Q, K = flows.shape[2], flows.shape[3]
-    pull = np.empty((F, P))
-    auto = np.empty(F)
+    n_inst = inst_p.shape[0]
     base = np.empty((F, P))
-    via = np.empty((inst_p.shape[0], F))
+    via = np.empty((n_inst, F))
     _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via)
-    peer_x = np.empty((F, P))
-    peer_mass = np.empty(F)
+    scale_sp = np.empty((S, P))
+    turn_sp = np.empty((S, P))
+    auto_s = np.empty(S)
+    inst_w = np.empty(n_inst)
+    pull = np.empty(P)
+    peer_x = np.empty(P)
     voiced = np.empty((F, P))
     state_x = np.empty((S, P))
     state_mass = np.empty(S)
@@ -315,6 +313,9 @@ def _replicate(
     mass = np.empty(S)
     al = np.empty((S, P))
     expo = np.empty((S, P))
+    has_faction = np.zeros(S, np.bool_)
+    for f in range(F):
+        has_faction[state_of[f]] = True
     sqrt_dt = math.sqrt(dt)
     rep_rate = _per_step(prm[r, REP_RELAX], dt)
     cred_rate = _per_step(prm[r, CRED_RELAX], dt)
@@ -322,74 +323,31 @@ def _replicate(
     learn = _per_step(prm[r, LEARN], dt)
     threat_keep = 1.0 - _per_step(prm[r, THREAT_DECAY], dt)
     eps = prm[r, EPS]
+    pw = prm[r, PW]
     used = 0
     for j in range(n):
         t = t0 + j
-        # 1. noise: a replicate is in unrest while any faction's state is
+        # 1. noise: a replicate is in unrest while any state with factions is
         in_unrest = False
-        for f in range(F):
-            if unrest[r, state_of[f]] > 0:
+        for s in range(S):
+            if has_faction[s] and unrest[r, s] > 0:
                 in_unrest = True
-                break
         zb = z_off[r] + used
         if in_unrest:
             used += 1
-        # 2. rows and the Friedkin–Johnsen update
-        _rows(
-            r,
-            state_of,
-            inst_p,
-            prm,
-            base,
-            via,
-            rep,
-            threat,
-            cred,
-            patronage,
-            autonomy,
-            True,
-            pull,
-            auto,
-        )
-        _peers(
-            r,
-            state_of,
-            ptr,
-            idx,
-            links,
-            prm,
-            share,
-            x,
-            voiced,
-            state_x,
-            state_mass,
-            peer_x,
-            peer_mass,
-        )
-        for f in range(F):
-            if in_unrest:
-                sd = prm[r, PULL_NOISE] * unrest[r, state_of[f]]
-                zf = canon_f[f]
-                for p in range(P):
-                    pull[f, p] *= math.exp(sd * z[zb, zf, canon_c[p]] - 0.5 * sd * sd)
-                auto[f] *= math.exp(sd * z[zb, zf, canon_c[P]] - 0.5 * sd * sd)
-            total = peer_mass[f]
-            sum_pull = 0.0
-            for p in range(P):
-                sum_pull += pull[f, p]
-            total = total + sum_pull + auto[f]
-            lam_f = lam[r, f]
-            weight = lam_f / total
-            for p in range(P):
-                x_new[f, p] = weight * (peer_x[f, p] + pull[f, p]) + (1.0 - lam_f) * anchor[r, f, p]
-        # 3. power shares: replicator drift from legitimacy (under unrest), force, patronage,
-        # and contest noise; a state's shares move where some faction's log gain is not 0
+        _state_terms(r, prm, rep, threat, autonomy, cred, True, scale_sp, turn_sp, auto_s, inst_w)
+        # pass over the factions: the states' voices, and each faction's log gain in the share
+        # contest (replicator drift from legitimacy under unrest, force and patronage, and
+        # contest noise); a state's shares move where some faction's log gain is not 0
         for s in range(S):
+            state_x[s, :] = 0.0
+            state_mass[s] = 0.0
             moves[s] = False
             shift[s] = -np.inf
             mass[s] = 0.0
         for f in range(F):
             s = state_of[f]
+            _voices(r, f, s, share, x, voiced, state_x, state_mass)
             u = unrest[r, s]
             pat = 0.0
             for p in range(P):
@@ -406,34 +364,51 @@ def _replicate(
             shift[s] = max(shift[s], g)
             if g != 0.0:
                 moves[s] = True
+        # 2. the Friedkin–Johnsen update: each faction's row (pulls, autonomy, noise, peers)
+        for f in range(F):
+            s = state_of[f]
+            _pull(r, f, s, inst_p, base, via, patronage, scale_sp, turn_sp, inst_w, pull)
+            a = auto_s[s]
+            if in_unrest:
+                sd = prm[r, PULL_NOISE] * unrest[r, s]
+                zf = canon_f[f]
+                for p in range(P):
+                    pull[p] *= math.exp(sd * z[zb, zf, canon_c[p]] - 0.5 * sd * sd)
+                a *= math.exp(sd * z[zb, zf, canon_c[P]] - 0.5 * sd * sd)
+            total = _peer(r, f, s, pw, ptr, idx, links, share, voiced, state_x, state_mass, peer_x)
+            sum_pull = 0.0
+            for p in range(P):
+                sum_pull += pull[p]
+            total = total + sum_pull + a
+            lam_f = lam[r, f]
+            weight = lam_f / total
+            for p in range(P):
+                x_new[f, p] = weight * (peer_x[p] + pull[p]) + (1.0 - lam_f) * anchor[r, f, p]
+        # 3. power shares, in the states that move
         for f in range(F):
             s = state_of[f]
             if moves[s]:
                 d = log_gain[f] - shift[s]
                 log_gain[f] = share[r, f] * (math.exp(d) if d != 0.0 else 1.0)
                 mass[s] += log_gain[f]
+        # 4. new scores and shares; patronage decays; priors learn
         for f in range(F):
             s = state_of[f]
             if moves[s]:
                 share[r, f] = log_gain[f] / mass[s]
-        for f in range(F):
             for p in range(P):
                 x[r, f, p] = x_new[f, p]
-        # 4. relaxation, decay, learning
+                patronage[r, f, p] *= pat_keep
+                if learn != 0.0:
+                    anchor[r, f, p] += learn * (x_new[f, p] - anchor[r, f, p])
+        # 5. reputation and credibility relax; threat fades
         for s in range(S):
             for p in range(P):
                 rep[r, s, p] += rep_rate * (rep_base[r, s, p] - rep[r, s, p])
                 threat[r, s, p] *= threat_keep
         for i in range(cred.shape[1]):
             cred[r, i] += cred_rate * (cred_base[r, i] - cred[r, i])
-        for f in range(F):
-            for p in range(P):
-                patronage[r, f, p] *= pat_keep
-        if learn != 0.0:
-            for f in range(F):
-                for p in range(P):
-                    anchor[r, f, p] += learn * (x[r, f, p] - anchor[r, f, p])
-        # 5. the economy
+        # 6. the economy
         grown = False
         if eps != 0.0:
             nonzero = False
@@ -461,7 +436,7 @@ def _replicate(
         if grown and econ >= 0 and prm[r, ETA] > 0:
             _econ_ties(r, econ, prm, flows, tie0, expo0, ties, expo)
             _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via)
-        # 6. time passes: unrest ends
+        # 7. time passes: unrest ends
         for s in range(S):
             if unrest_end[r, s] <= t + 1:
                 unrest[r, s] = 0.0
@@ -707,26 +682,20 @@ def rows(
 ):
     """Every replicate's pulls (R, F, P) and autonomy weights (R, F) into ``pull``, ``auto``."""
     F, P = pull.shape[1], pull.shape[2]
+    S, n_inst = autonomy.shape[1], inst_p.shape[0]
     base = np.empty((F, P))
-    via = np.empty((inst_p.shape[0], F))
+    via = np.empty((n_inst, F))
+    scale_sp = np.empty((S, P))
+    turn_sp = np.empty((S, P))
+    auto_s = np.empty(S)
+    inst_w = np.empty(n_inst)
     for r in range(pull.shape[0]):
         _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via)
-        _rows(
-            r,
-            state_of,
-            inst_p,
-            prm,
-            base,
-            via,
-            rep,
-            threat,
-            cred,
-            patronage,
-            autonomy,
-            hedged,
-            pull[r],
-            auto[r],
-        )
+        _state_terms(r, prm, rep, threat, autonomy, cred, hedged, scale_sp, turn_sp, auto_s, inst_w)
+        for f in range(F):
+            s = state_of[f]
+            _pull(r, f, s, inst_p, base, via, patronage, scale_sp, turn_sp, inst_w, pull[r, f])
+            auto[r, f] = auto_s[s]
 
 
 @njit(cache=True, error_model="numpy")
@@ -737,21 +706,25 @@ def peers(state_of, n_states, ptr, idx, links, prm, share, x, peer_x, peer_mass)
     state_x = np.empty((n_states, P))
     state_mass = np.empty(n_states)
     for r in range(x.shape[0]):
-        _peers(
-            r,
-            state_of,
-            ptr,
-            idx,
-            links,
-            prm,
-            share,
-            x,
-            voiced,
-            state_x,
-            state_mass,
-            peer_x[r],
-            peer_mass[r],
-        )
+        state_x[:] = 0.0
+        state_mass[:] = 0.0
+        for f in range(F):
+            _voices(r, f, state_of[f], share, x, voiced, state_x, state_mass)
+        for f in range(F):
+            peer_mass[r, f] = _peer(
+                r,
+                f,
+                state_of[f],
+                prm[r, PW],
+                ptr,
+                idx,
+                links,
+                share,
+                voiced,
+                state_x,
+                state_mass,
+                peer_x[r, f],
+            )
 
 
 @njit(cache=True, error_model="numpy")
