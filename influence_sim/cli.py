@@ -416,9 +416,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--threads",
         type=_positive,
-        default=1,
-        help="threads for the compiled step, replicates in parallel (default 1); the results "
-        "are the same for any number",
+        default=None,
+        help="threads for the compiled step, replicates in parallel (default 1, or the "
+        "environment variable INFLUENCE_SIM_THREADS); the results are the same for any number",
     )
 
 
@@ -587,7 +587,9 @@ def _run(args: argparse.Namespace) -> int:
         check_output(args.out)
     from .core import fused
 
-    fused.set_threads(args.threads)
+    if args.threads is not None:
+        fused.set_threads(args.threads)
+    fused.threads()  # a bad INFLUENCE_SIM_THREADS is reported before any work
     result = _simulate(args.scenario, args)
     s = result.scenario
     print(

@@ -14,11 +14,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import influence_sim as isim
+from influence_sim.cli import main
 from influence_sim.core import fused, kernel
 from influence_sim.core.kernel import default_params
 from influence_sim.core.runner import Runner
 from influence_sim.core.scenario import scenario_from_dict
 from influence_sim.core.synthetic import synthetic
+from influence_sim.errors import ArgumentError
 from influence_sim.seeds import root_seed
 
 from .conftest import BASELINE
@@ -93,9 +95,22 @@ def test_threads_change_nothing():
     assert_same_state(parallel, serial)
 
 
-def test_threads_must_be_positive():
-    with pytest.raises(ValueError, match="at least 1"):
-        fused.set_threads(0)
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2"])
+def test_threads_must_be_a_positive_whole_number(bad):
+    with pytest.raises(ArgumentError, match="whole number >= 1"):
+        fused.set_threads(bad)
+
+
+def test_a_bad_threads_environment_variable_is_one_clear_error(monkeypatch, capsys):
+    monkeypatch.setattr(fused, "_threads", None)
+    monkeypatch.setenv("INFLUENCE_SIM_THREADS", "many")
+    with pytest.raises(ArgumentError, match=r"INFLUENCE_SIM_THREADS.*'many'"):
+        fused.threads()
+    assert main(["run", str(BASELINE), "-n", "1", "-q"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "INFLUENCE_SIM_THREADS" in err and "Traceback" not in err
+    monkeypatch.setenv("INFLUENCE_SIM_THREADS", "1")
+    assert fused.threads() == 1
 
 
 def test_a_replicate_alone_equals_the_same_replicate_among_others():

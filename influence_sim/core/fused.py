@@ -35,6 +35,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ..errors import ArgumentError
+
 __all__ = [
     "PARAMS",
     "advance",
@@ -88,22 +90,33 @@ PARAMS = (
     PULL_NOISE,
 ) = range(len(PARAMS))
 
-_threads = max(1, int(os.environ.get("INFLUENCE_SIM_THREADS", "1") or 1))
+#: Threads the step runs on; None until first asked (then from ``INFLUENCE_SIM_THREADS``).
+_threads: int | None = None
 
 
 def set_threads(n: int) -> None:
     """Run the step on ``n`` threads (``prange`` over replicates); 1, the default, is serial.
 
-    The results do not depend on it. Leave it at 1 in process pools and Dask workers.
+    The results do not depend on it. Leave it at 1 in process pools and Dask workers. More
+    threads than numba has (``NUMBA_NUM_THREADS``, the machine's cores) are capped there.
     """
     global _threads
-    if n < 1:
-        raise ValueError("threads must be at least 1")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ArgumentError(f"threads must be a whole number >= 1, got {n!r}", argument="threads")
     _threads = min(int(n), numba.config.NUMBA_NUM_THREADS)  # type: ignore[attr-defined]
 
 
 def threads() -> int:
-    """The number of threads the step runs on."""
+    """The number of threads the step runs on (``INFLUENCE_SIM_THREADS`` sets the default)."""
+    if _threads is None:
+        text = os.environ.get("INFLUENCE_SIM_THREADS", "").strip() or "1"
+        if not text.isdigit() or int(text) < 1:
+            raise ArgumentError(
+                f"the environment variable must be a whole number >= 1 (or unset), got {text!r}",
+                argument="INFLUENCE_SIM_THREADS",
+            )
+        set_threads(int(text))
+    assert _threads is not None
     return _threads
 
 
@@ -633,8 +646,9 @@ def _advance_parallel(
 
 def advance(*args: object) -> None:
     """Run the step kernel (arguments as `_advance_serial`), on `threads` threads."""
-    if _threads > 1:
-        numba.set_num_threads(_threads)
+    n = threads()
+    if n > 1:
+        numba.set_num_threads(n)
         _advance_parallel(*args)
     else:
         _advance_serial(*args)
