@@ -158,11 +158,6 @@ class Twin:
         self._apply_events()
         self.a.step()
         reference_step(self.b)
-        # the committed kernel caches the channel terms; the oracle writes the ties without
-        # telling it, so the copy's cache (read by `vote` through `autonomy_share`) is dropped
-        stale = getattr(self.b, "ties_changed", None)
-        if stale is not None:
-            stale()
         assert_same(self.a, self.b)
 
     def run(self, steps: int) -> None:

@@ -257,6 +257,24 @@ def _econ_ties(r, econ, prm, flows, tie0, expo0, ties, scratch):
 
 
 @njit(cache=True, error_model="numpy")
+def _scratch(state_of, F, P, S, n_inst):
+    """Work arrays of `_replicate`, allocated once per call of the serial kernel."""
+    flags = np.zeros((2, S), np.bool_)
+    for f in range(F):
+        flags[1, state_of[f]] = True  # the states that have factions
+    return (
+        np.empty((3, F, P)),
+        np.empty((5, S, P)),
+        np.empty((4, S)),
+        np.empty((n_inst, F)),
+        np.empty(n_inst),
+        np.empty((2, P)),
+        np.empty(F),
+        flags,
+    )
+
+
+@njit(cache=True, error_model="numpy")
 def _replicate(
     r,
     n,
@@ -301,34 +319,19 @@ def _replicate(
     z_off,
     canon_f,
     canon_c,
+    scratch,
 ):
     """Run replicate r for n steps from step t0; return the noise blocks it used."""
     F, P = x.shape[1], x.shape[2]
     S = unrest.shape[1]
     Q, K = flows.shape[2], flows.shape[3]
-    n_inst = inst_p.shape[0]
-    base = np.empty((F, P))
-    via = np.empty((n_inst, F))
+    fp, sp, s1, via, inst_w, p2, log_gain, flags = scratch
+    base, voiced, x_new = fp[0], fp[1], fp[2]
+    scale_sp, turn_sp, state_x, al, expo = sp[0], sp[1], sp[2], sp[3], sp[4]
+    auto_s, state_mass, shift, mass = s1[0], s1[1], s1[2], s1[3]
+    pull, peer_x = p2[0], p2[1]
+    moves, has_faction = flags[0], flags[1]
     _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via)
-    scale_sp = np.empty((S, P))
-    turn_sp = np.empty((S, P))
-    auto_s = np.empty(S)
-    inst_w = np.empty(n_inst)
-    pull = np.empty(P)
-    peer_x = np.empty(P)
-    voiced = np.empty((F, P))
-    state_x = np.empty((S, P))
-    state_mass = np.empty(S)
-    x_new = np.empty((F, P))
-    log_gain = np.empty(F)
-    shift = np.empty(S)
-    moves = np.empty(S, np.bool_)
-    mass = np.empty(S)
-    al = np.empty((S, P))
-    expo = np.empty((S, P))
-    has_faction = np.zeros(S, np.bool_)
-    for f in range(F):
-        has_faction[state_of[f]] = True
     sqrt_dt = math.sqrt(dt)
     rep_rate = _per_step(prm[r, REP_RELAX], dt)
     cred_rate = _per_step(prm[r, CRED_RELAX], dt)
@@ -502,6 +505,8 @@ def _advance_serial(
     canon_c,
     used,
 ):
+    F, P, S = x.shape[1], x.shape[2], unrest.shape[1]
+    scratch = _scratch(state_of, F, P, S, inst_p.shape[0])
     for r in range(x.shape[0]):
         used[r] = _replicate(
             r,
@@ -547,6 +552,7 @@ def _advance_serial(
             z_off,
             canon_f,
             canon_c,
+            scratch,
         )
 
 
@@ -596,7 +602,9 @@ def _advance_parallel(
     canon_c,
     used,
 ):
+    F, P, S = x.shape[1], x.shape[2], unrest.shape[1]
     for r in prange(x.shape[0]):
+        scratch = _scratch(state_of, F, P, S, inst_p.shape[0])  # one set per replicate
         used[r] = _replicate(
             r,
             n,
@@ -641,6 +649,7 @@ def _advance_parallel(
             z_off,
             canon_f,
             canon_c,
+            scratch,
         )
 
 

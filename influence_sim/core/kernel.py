@@ -366,12 +366,10 @@ class Ensemble:
                 )
             z = np.empty((int(counts.sum()), F, P + 2))
             offsets = np.zeros(self.R, dtype=np.int64)
-            at = 0
-            for r in np.flatnonzero(counts):
-                k = int(counts[r])
-                offsets[r] = at
-                z[at : at + k] = self.noise[r].standard_normal((k, F, P + 2))
-                at += k
+            np.cumsum(counts[:-1], out=offsets[1:])
+            for r, at, k in zip(*np.nonzero(counts), offsets[counts > 0].tolist(),
+                                counts[counts > 0].tolist(), strict=True):  # fmt: skip
+                self.noise[r].standard_normal(out=z[at : at + k])
             used = np.zeros(self.R, dtype=np.int64)
             fused.advance(
                 window,
