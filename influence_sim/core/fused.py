@@ -1,21 +1,25 @@
-"""The compiled step: every per-step update of the model fused into one pass per replicate.
+"""The compiled step: every per-step update of the model, fused, replicate by replicate.
 
-This module is the one implementation of the model's dynamics (docs/ODD.md, section 7).
-`Ensemble.advance` hands it the ensemble's arrays; it runs ``n`` steps of every replicate,
+This module is the one implementation of the model's dynamics (docs/ODD.md, sections 3 and
+7). `Ensemble.advance` hands it the ensemble's arrays; it runs ``n`` steps of every replicate,
 each replicate on its own (a replicate's numbers never depend on the others of its chunk), in
-this order per step:
+this order per step (`_replicate`):
 
-1. the dynamics noise of a replicate in unrest (pre-drawn by the caller, one (F, P + 2) block
-   of standard normals per step in unrest, read in canonical id order);
-2. each faction's row of the influence matrix (`rows`): pulls through channels, institutions
-   and reputation, patronage, hedging under threat, the noise multipliers; then the
-   Friedkin–Johnsen update against the peers (one pass over the sparse peer pattern);
-3. the share contest (replicator drift and contest noise), in replicates in unrest or with a
-   non-zero fitness;
-4. relaxation of reputation and credibility, patronage decay, anchor learning, threat decay;
-5. the economy: flows grow (by their rates and, with ``trade_alignment_elasticity``, the
+1. whether the replicate is in unrest; if so it reads its next block of dynamics noise
+   (pre-drawn by the caller, one (F, P + 2) block of standard normals per step in unrest,
+   read in canonical id order);
+2. a pass over the factions: each state's total voice (share x score, for the peer terms) and
+   each faction's log gain in the share contest (replicator drift from legitimacy under
+   unrest, force and patronage, plus contest noise);
+3. a pass over the factions: each faction's row of the influence matrix (`_pull`: channels,
+   institutions, reputation, patronage, hedging under threat; the noise multipliers; `_peer`:
+   the state's total voice less its own, plus its links) and the Friedkin–Johnsen update;
+4. the share contest's exponentials, in the states where some faction's log gain is not 0;
+5. a pass over the factions: the new scores and shares, patronage decay, anchor learning;
+6. relaxation of reputation and credibility, threat decay;
+7. the economy: flows grow (by their rates and, with ``trade_alignment_elasticity``, the
    change in alignment), and the economic ties follow the flows;
-6. time passes: unrest ends where its end is due.
+8. time passes: unrest ends where its end is due.
 
 Compiled with numba (``cache=True``: the machine code is written beside this file, or to
 numba's user cache if that is not writable, and loaded on later runs). The serial kernel is
@@ -352,7 +356,7 @@ def _replicate(
         if in_unrest:
             used += 1
         _state_terms(r, prm, rep, threat, autonomy, cred, True, scale_sp, turn_sp, auto_s, inst_w)
-        # pass over the factions: the states' voices, and each faction's log gain in the share
+        # 2. the states' voices, and each faction's log gain in the share
         # contest (replicator drift from legitimacy under unrest, force and patronage, and
         # contest noise); a state's shares move where some faction's log gain is not 0
         for s in range(S):
@@ -380,7 +384,7 @@ def _replicate(
             shift[s] = max(shift[s], g)
             if g != 0.0:
                 moves[s] = True
-        # 2. the Friedkin–Johnsen update: each faction's row (pulls, autonomy, noise, peers)
+        # 3. the Friedkin–Johnsen update: each faction's row (pulls, autonomy, noise, peers)
         for f in range(F):
             s = state_of[f]
             _pull(r, f, s, inst_p, base, via, patronage, scale_sp, turn_sp, inst_w, pull)
@@ -400,14 +404,14 @@ def _replicate(
             weight = lam_f / total
             for p in range(P):
                 x_new[f, p] = weight * (peer_x[p] + pull[p]) + (1.0 - lam_f) * anchor[r, f, p]
-        # 3. power shares, in the states that move
+        # 4. power shares, in the states that move
         for f in range(F):
             s = state_of[f]
             if moves[s]:
                 d = log_gain[f] - shift[s]
                 log_gain[f] = share[r, f] * (math.exp(d) if d != 0.0 else 1.0)
                 mass[s] += log_gain[f]
-        # 4. new scores and shares; patronage decays; priors learn
+        # 5. new scores and shares; patronage decays; priors learn
         for f in range(F):
             s = state_of[f]
             if moves[s]:
@@ -417,14 +421,14 @@ def _replicate(
                 patronage[r, f, p] *= pat_keep
                 if learn != 0.0:
                     anchor[r, f, p] += learn * (x_new[f, p] - anchor[r, f, p])
-        # 5. reputation and credibility relax; threat fades
+        # 6. reputation and credibility relax; threat fades
         for s in range(S):
             for p in range(P):
                 rep[r, s, p] += rep_rate * (rep_base[r, s, p] - rep[r, s, p])
                 threat[r, s, p] *= threat_keep
         for i in range(cred.shape[1]):
             cred[r, i] += cred_rate * (cred_base[r, i] - cred[r, i])
-        # 6. the economy
+        # 7. the economy
         grown = False
         if eps != 0.0:
             nonzero = False
@@ -452,7 +456,7 @@ def _replicate(
         if grown and econ >= 0 and prm[r, ETA] > 0:
             _econ_ties(r, econ, prm, flows, tie0, expo0, ties, expo)
             _channels(r, state_of, sens, inst_p, inst_c, ties, membership, active, base, via)
-        # 7. time passes: unrest ends
+        # 8. time passes: unrest ends
         for s in range(S):
             if unrest_end[r, s] <= t + 1:
                 unrest[r, s] = 0.0
