@@ -102,96 +102,109 @@ def conditions(draw: st.DrawFn, world: World) -> dict[str, Any]:
 
 
 @st.composite
+def event_of(
+    draw: st.DrawFn, world: World, kind: str, eid: str, days: int, min_probability: float = 0.0
+) -> dict[str, Any] | None:
+    """One valid event of ``kind`` dated in the first ``days`` days, built from its field specs.
+
+    None where the world cannot hold it (a purge or leadership change needs a state with two
+    factions). A `withdrawal` comes without its `intervention`: the caller names one.
+    """
+    ev: dict[str, Any] = {
+        "id": eid,
+        "kind": kind,
+        "date": START + timedelta(days=draw(st.integers(0, days - 1))),
+        "source": "hypothesis",
+    }
+    if draw(st.booleans()):
+        ev["probability"] = draw(st.floats(min_probability, 1))
+    if draw(st.booleans()):
+        ev["jitter"] = draw(st.integers(0, 5))
+    crowded = [s for s in world.state_ids if list(world.faction_state).count(world.index[s]) > 1]
+    if kind in ("purge", "leadership_change") and not crowded:
+        return None
+    state = draw(
+        st.sampled_from(crowded if kind in ("purge", "leadership_change") else world.state_ids)
+    )
+    if kind in ("set", "shift"):
+        names = [p for p, v in parameters().items() if v.numeric] + list(QUANTITIES)
+        name = draw(st.sampled_from(names))
+        ev["param"] = name
+        if name in QUANTITIES:
+            qkind, lo, hi, _ = QUANTITIES[name]
+            ev["actor"] = draw(st.sampled_from(world.kinds[qkind]))
+        else:
+            lo, hi = parameters()[name].low, min(parameters()[name].high, 2.0)
+        span = hi - lo
+        ev["value"] = draw(st.floats(-span, span) if kind == "shift" else st.floats(lo, hi))
+    elif kind != "withdrawal":
+        if kind == "sanction":
+            ev.update(draw(sanction_shares()))
+        for name, spec in EVENT_KINDS[kind].fields.items():
+            if kind == "sanction" and name in ("lost", "neighbours", "other"):
+                continue
+            if isinstance(spec, Number):
+                if spec.required or draw(st.booleans()):
+                    ev[name] = draw(numbers(spec))
+            elif isinstance(spec, Ref) and (spec.required or draw(st.booleans())):
+                if spec.kind == "faction":
+                    ev[name] = _faction_in(draw, world, state)
+                elif spec.kind == "state":
+                    ev[name] = state
+                elif spec.kind == "channel":
+                    ev[name] = draw(st.sampled_from(world.channels))
+                else:
+                    ev[name] = draw(st.sampled_from(world.kinds[spec.kind]))
+            elif isinstance(spec, RefList):
+                ids = world.kinds[spec.kind]
+                ev[name] = draw(st.lists(st.sampled_from(ids), max_size=3, unique=True))
+            elif isinstance(spec, Scores) and draw(st.booleans()):
+                ev[name] = {p: draw(st.floats(0, 1 / len(world.powers))) for p in world.power_ids}
+            elif isinstance(spec, Text):
+                text = _text(draw, world, kind, name, spec)
+                if text is not None:
+                    ev[name] = text
+        if kind == "intervention":
+            ev["state"] = world.factions[world.index[ev["backs"]]].state
+        if kind == "purge":
+            mates = [f for f in world.faction_ids if f.startswith(f"{state}.")]
+            ev["from"], ev["to"] = draw(st.permutations(mates))[:2]
+        if kind == "leadership_change":
+            if ev.get("to") == ev["faction"]:
+                ev.pop("to")
+            if "to" not in ev:
+                ev.pop("share", None)
+                ev.pop("legitimacy", None)
+        if kind == "reorient" and "anchor" not in ev:
+            ev["anchor"] = {world.power_ids[0]: draw(st.floats(-1, 1))}
+        if kind in ("statement", "summit", "treaty") and "institution" not in ev:
+            ev.pop("credibility", None)
+        if kind in ("summit", "treaty"):
+            if "channel" not in ev:
+                ev.pop("tie", None)
+            if not world.has_economy:
+                ev.pop("lending", None)
+                ev.pop("trade_growth", None)
+    if draw(st.booleans()):
+        ev["when"] = draw(conditions(world))
+    return ev
+
+
+@st.composite
 def event_tables(draw: st.DrawFn, world: World, steps: int, n_max: int = 8) -> list[dict]:
     """A list of valid [[events]] tables for ``world`` over ``steps`` days from START."""
     events: list[dict] = []
     kinds = sorted(name for name in EVENT_KINDS if world.has_economy or name not in NEEDS_ECONOMY)
     n = draw(st.integers(0, n_max))
     for k in range(n):
-        kind = draw(st.sampled_from(kinds))
-        day = draw(st.integers(0, steps - 1))
-        ev: dict[str, Any] = {
-            "id": f"e{k}",
-            "kind": kind,
-            "date": START + timedelta(days=day),
-            "source": "hypothesis",
-        }
-        if draw(st.booleans()):
-            ev["probability"] = draw(st.floats(0, 1))
-        if draw(st.booleans()):
-            ev["jitter"] = draw(st.integers(0, 5))
-        cls = EVENT_KINDS[kind]
-        state = draw(st.sampled_from(world.state_ids))
-        if kind == "withdrawal":
+        ev = draw(event_of(world, draw(st.sampled_from(kinds)), f"e{k}", steps))
+        if ev is not None and ev["kind"] == "withdrawal":
             ivs = [
                 e["id"] for e in events if e["kind"] == "intervention" and e["date"] <= ev["date"]
             ]
-            if not ivs:
-                continue
-            ev["intervention"] = draw(st.sampled_from(ivs))
-        elif kind in ("set", "shift"):
-            names = [p for p, v in parameters().items() if v.numeric] + list(QUANTITIES)
-            name = draw(st.sampled_from(names))
-            ev["param"] = name
-            if name in QUANTITIES:
-                qkind, lo, hi, _ = QUANTITIES[name]
-                ev["actor"] = draw(st.sampled_from(world.kinds[qkind]))
-            else:
-                lo, hi = parameters()[name].low, min(parameters()[name].high, 2.0)
-            span = hi - lo
-            ev["value"] = draw(st.floats(-span, span) if kind == "shift" else st.floats(lo, hi))
-        else:
-            if kind == "sanction":
-                ev.update(draw(sanction_shares()))
-            for name, spec in cls.fields.items():
-                if kind == "sanction" and name in ("lost", "neighbours", "other"):
-                    continue
-                if isinstance(spec, Number):
-                    if spec.required or draw(st.booleans()):
-                        ev[name] = draw(numbers(spec))
-                elif isinstance(spec, Ref) and (spec.required or draw(st.booleans())):
-                    if spec.kind == "faction":
-                        ev[name] = _faction_in(draw, world, state)
-                    elif spec.kind == "state":
-                        ev[name] = state
-                    elif spec.kind == "channel":
-                        ev[name] = draw(st.sampled_from(world.channels))
-                    else:
-                        ev[name] = draw(st.sampled_from(world.kinds[spec.kind]))
-                elif isinstance(spec, RefList):
-                    ids = world.kinds[spec.kind]
-                    ev[name] = draw(st.lists(st.sampled_from(ids), max_size=3, unique=True))
-                elif isinstance(spec, Scores) and draw(st.booleans()):
-                    ev[name] = {
-                        p: draw(st.floats(0, 1 / len(world.powers))) for p in world.power_ids
-                    }
-                elif isinstance(spec, Text):
-                    text = _text(draw, world, kind, name, spec)
-                    if text is not None:
-                        ev[name] = text
-            if kind == "intervention":
-                ev["state"] = world.factions[world.index[ev["backs"]]].state
-            if kind == "purge" and ev["from"] == ev["to"]:
-                continue
-            if kind == "leadership_change":
-                if ev.get("to") == ev["faction"]:
-                    ev.pop("to")
-                if "to" not in ev:
-                    ev.pop("share", None)
-                    ev.pop("legitimacy", None)
-            if kind == "reorient" and "anchor" not in ev:
-                ev["anchor"] = {world.power_ids[0]: draw(st.floats(-1, 1))}
-            if kind in ("statement", "summit", "treaty") and "institution" not in ev:
-                ev.pop("credibility", None)
-            if kind in ("summit", "treaty"):
-                if "channel" not in ev:
-                    ev.pop("tie", None)
-                if not world.has_economy:
-                    ev.pop("lending", None)
-                    ev.pop("trade_growth", None)
-        if draw(st.booleans()):
-            ev["when"] = draw(conditions(world))
-        events.append(ev)
+            ev = {**ev, "intervention": draw(st.sampled_from(ivs))} if ivs else None
+        if ev is not None:
+            events.append(ev)
     return events
 
 

@@ -97,6 +97,17 @@ PARAMS = (
 #: Threads the step runs on; None until first asked (then from ``INFLUENCE_SIM_THREADS``).
 _threads: int | None = None
 
+#: What the step reads of the world's structure, in the order of its tuple.
+STRUCTURE = ("state_of", "sens", "inst_p", "inst_c", "ptr", "idx", "links", "canon_f", "canon_c")
+#: The ensemble's arrays the step reads and writes, in the order of its tuple (gfac, lgrowth,
+#: growing: the per-step growth factor, log growth rates and which replicates' flows grow;
+#: tie0, expo0, align0: the flow rule's base ties, base exposure and the start's alignment).
+STATE = (
+    "x", "share", "lam", "legit", "anchor", "autonomy", "ties", "rep", "rep_base", "threat",
+    "cred", "cred_base", "patronage", "force", "unrest", "unrest_end", "membership", "active",
+    "flows", "gfac", "lgrowth", "growing", "tie0", "expo0", "align0",
+)  # fmt: skip
+
 
 def set_threads(n: int) -> None:
     """Run the step on ``n`` threads (``prange`` over replicates); 1, the default, is serial.
@@ -279,53 +290,16 @@ def _scratch(state_of, F, P, S, n_inst):
 
 
 @njit(cache=True, error_model="numpy")
-def _replicate(
-    r,
-    n,
-    t0,
-    dt,
-    state_of,
-    sens,
-    inst_p,
-    inst_c,
-    ptr,
-    idx,
-    links,
-    prm,
-    x,
-    share,
-    lam,
-    legit,
-    anchor,
-    autonomy,
-    ties,
-    rep,
-    rep_base,
-    threat,
-    cred,
-    cred_base,
-    patronage,
-    force,
-    unrest,
-    unrest_end,
-    membership,
-    active,
-    flows,
-    gfac,
-    lgrowth,
-    growing,
-    tie0,
-    expo0,
-    align0,
-    econ,
-    remit,
-    z,
-    z_off,
-    canon_f,
-    canon_c,
-    scratch,
-):
-    """Run replicate r for n steps from step t0; return the noise blocks it used."""
+def _replicate(r, n, t0, dt, econ, remit, structure, prm, state, z, z_off, scratch):
+    """Run replicate r for n steps from step t0; return the noise blocks it used.
+
+    ``structure`` and ``state`` are the tuples `STRUCTURE` and `STATE` name; ``scratch`` is
+    `_scratch`'s work arrays.
+    """
+    state_of, sens, inst_p, inst_c, ptr, idx, links, canon_f, canon_c = structure
+    (x, share, lam, legit, anchor, autonomy, ties, rep, rep_base, threat, cred, cred_base,
+     patronage, force, unrest, unrest_end, membership, active, flows, gfac, lgrowth, growing,
+     tie0, expo0, align0) = state  # fmt: skip
     F, P = x.shape[1], x.shape[2]
     S = unrest.shape[1]
     Q, K = flows.shape[2], flows.shape[3]
@@ -464,201 +438,30 @@ def _replicate(
 
 
 @njit(cache=True, error_model="numpy")
-def _advance_serial(
-    n,
-    t0,
-    dt,
-    state_of,
-    sens,
-    inst_p,
-    inst_c,
-    ptr,
-    idx,
-    links,
-    prm,
-    x,
-    share,
-    lam,
-    legit,
-    anchor,
-    autonomy,
-    ties,
-    rep,
-    rep_base,
-    threat,
-    cred,
-    cred_base,
-    patronage,
-    force,
-    unrest,
-    unrest_end,
-    membership,
-    active,
-    flows,
-    gfac,
-    lgrowth,
-    growing,
-    tie0,
-    expo0,
-    align0,
-    econ,
-    remit,
-    z,
-    z_off,
-    canon_f,
-    canon_c,
-    used,
-):
-    F, P, S = x.shape[1], x.shape[2], unrest.shape[1]
-    scratch = _scratch(state_of, F, P, S, inst_p.shape[0])
+def _advance_serial(n, t0, dt, econ, remit, structure, prm, state, z, z_off, used):
+    x, unrest = state[0], state[14]
+    scratch = _scratch(structure[0], x.shape[1], x.shape[2], unrest.shape[1], len(structure[2]))
     for r in range(x.shape[0]):
-        used[r] = _replicate(
-            r,
-            n,
-            t0,
-            dt,
-            state_of,
-            sens,
-            inst_p,
-            inst_c,
-            ptr,
-            idx,
-            links,
-            prm,
-            x,
-            share,
-            lam,
-            legit,
-            anchor,
-            autonomy,
-            ties,
-            rep,
-            rep_base,
-            threat,
-            cred,
-            cred_base,
-            patronage,
-            force,
-            unrest,
-            unrest_end,
-            membership,
-            active,
-            flows,
-            gfac,
-            lgrowth,
-            growing,
-            tie0,
-            expo0,
-            align0,
-            econ,
-            remit,
-            z,
-            z_off,
-            canon_f,
-            canon_c,
-            scratch,
-        )
+        used[r] = _replicate(r, n, t0, dt, econ, remit, structure, prm, state, z, z_off, scratch)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def _advance_parallel(
-    n,
-    t0,
-    dt,
-    state_of,
-    sens,
-    inst_p,
-    inst_c,
-    ptr,
-    idx,
-    links,
-    prm,
-    x,
-    share,
-    lam,
-    legit,
-    anchor,
-    autonomy,
-    ties,
-    rep,
-    rep_base,
-    threat,
-    cred,
-    cred_base,
-    patronage,
-    force,
-    unrest,
-    unrest_end,
-    membership,
-    active,
-    flows,
-    gfac,
-    lgrowth,
-    growing,
-    tie0,
-    expo0,
-    align0,
-    econ,
-    remit,
-    z,
-    z_off,
-    canon_f,
-    canon_c,
-    used,
-):
-    F, P, S = x.shape[1], x.shape[2], unrest.shape[1]
+def _advance_parallel(n, t0, dt, econ, remit, structure, prm, state, z, z_off, used):
+    x, unrest = state[0], state[14]
+    F, P, S, n_inst = x.shape[1], x.shape[2], unrest.shape[1], len(structure[2])
     for r in prange(x.shape[0]):
-        scratch = _scratch(state_of, F, P, S, inst_p.shape[0])  # one set per replicate
-        used[r] = _replicate(
-            r,
-            n,
-            t0,
-            dt,
-            state_of,
-            sens,
-            inst_p,
-            inst_c,
-            ptr,
-            idx,
-            links,
-            prm,
-            x,
-            share,
-            lam,
-            legit,
-            anchor,
-            autonomy,
-            ties,
-            rep,
-            rep_base,
-            threat,
-            cred,
-            cred_base,
-            patronage,
-            force,
-            unrest,
-            unrest_end,
-            membership,
-            active,
-            flows,
-            gfac,
-            lgrowth,
-            growing,
-            tie0,
-            expo0,
-            align0,
-            econ,
-            remit,
-            z,
-            z_off,
-            canon_f,
-            canon_c,
-            scratch,
-        )
+        scratch = _scratch(structure[0], F, P, S, n_inst)  # one set per replicate
+        used[r] = _replicate(r, n, t0, dt, econ, remit, structure, prm, state, z, z_off, scratch)
 
 
 def advance(*args: object) -> None:
-    """Run the step kernel (arguments as `_advance_serial`), on `threads` threads."""
+    """Run the step kernel on `threads` threads.
+
+    Arguments: n, t0, dt, econ (the economic channel, -1 for none), remit (the remittances'
+    flow kind), the `STRUCTURE` tuple, the packed parameters, the `STATE` tuple, the noise
+    blocks z, each replicate's first block z_off, and ``used`` (R,), where each replicate's
+    count of blocks read is written.
+    """
     n = threads()
     if n > 1:
         numba.set_num_threads(n)

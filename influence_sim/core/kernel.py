@@ -197,6 +197,9 @@ class Ensemble:
         # rank of each faction / power id in sorted order (canonical noise layout)
         self._canon_f = np.argsort(np.argsort(world.faction_ids)).astype(np.int64)
         self._canon_c = np.r_[np.argsort(np.argsort(world.power_ids)), P, P + 1].astype(np.int64)
+        #: what the compiled step reads of the world's structure (`fused.STRUCTURE`)
+        self._structure = (self._state_of, self.sens, self._inst_power, self._inst_channel,
+                           *self._links, self._canon_f, self._canon_c)  # fmt: skip
         self.x = self.steady_state()
         self.alignment0 = self.alignment()
         #: roll calls recorded by `vote` events: event id -> stances (R, S), int8 codes into
@@ -351,9 +354,13 @@ class Ensemble:
         F, P = self.F, self.P
         counts = np.zeros(self.R, dtype=np.int64)
         prm = self._prm()
-        ptr, idx, links = self._links
         tie0 = self.tie0 if self.tie0 is not None else np.zeros((self.R, self.S, P))
         econ = -1 if self.econ is None else self.econ
+        state = (self.x, self.share, self.lam, self.legit, self.anchor, self.autonomy, self.ties,
+                 self.rep, self.rep_base, self.threat, self.cred, self.cred_base, self.patronage,
+                 self.force, self.unrest, self.unrest_end, self.membership, self.active,
+                 self.flows, self._growth_factor, self._log_growth, self._growing, tie0,
+                 self.exposure_share0, self.alignment0)  # fused.STATE  # fmt: skip
         left = n
         while left > 0:
             window = min(left, self._next_planned_end() - self.t)
@@ -375,45 +382,13 @@ class Ensemble:
                 window,
                 self.t,
                 self.dt,
-                self._state_of,
-                self.sens,
-                self._inst_power,
-                self._inst_channel,
-                ptr,
-                idx,
-                links,
-                prm,
-                self.x,
-                self.share,
-                self.lam,
-                self.legit,
-                self.anchor,
-                self.autonomy,
-                self.ties,
-                self.rep,
-                self.rep_base,
-                self.threat,
-                self.cred,
-                self.cred_base,
-                self.patronage,
-                self.force,
-                self.unrest,
-                self.unrest_end,
-                self.membership,
-                self.active,
-                self.flows,
-                self._growth_factor,
-                self._log_growth,
-                self._growing,
-                tie0,
-                self.exposure_share0,
-                self.alignment0,
                 econ,
                 REMITTANCES,
+                self._structure,
+                prm,
+                state,
                 z,
                 offsets,
-                self._canon_f,
-                self._canon_c,
                 used,
             )
             if not np.array_equal(used, counts):  # pragma: no cover - a kernel bug
